@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Router from '@koa/router';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { KoaAdapter } from '@bull-board/koa';
+import Koa from 'koa';
+import { HttpMethodEnum, koaBody } from 'koa-body';
+import { koaSwagger } from 'koa2-swagger-ui';
+import type { HandlerRegistry } from '../handlers/registry';
+import type { Logger } from '../observability/logger';
+import type { ExecutionRepository } from '../persistence/execution-repository';
+import type { JobQueue } from '../queue/job-queue';
+import type { DeadLetterService } from '../services/dead-letter-service';
+import type { JobService } from '../services/job-service';
+import { problemMiddleware } from './middleware/problem';
+import { deadLetterRoutes } from './routes/dead-letter';
+import { executionRoutes } from './routes/executions';
+import { healthRoutes, type HealthCheck } from './routes/health';
+import { jobRoutes } from './routes/jobs';
+
+export const OPENAPI_PATH = path.resolve(__dirname, '../../openapi.yaml');
+export const BODY_LIMIT = '1mb';
+
+export interface AppDeps {
+  jobs: JobService;
+  deadLetters: DeadLetterService;
+  executions: ExecutionRepository;
+  registry: HandlerRegistry;
+  queue: JobQueue;
+  health: HealthCheck[];
+  logger: Logger;
+}
+
+/** The Koa app, not listening. Middleware order: request log, problem+json errors, body, routes. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = true;
+  const log = deps.logger.child({ component: 'api' });
+  app.on('error', () => undefined);
+
+  app.use(async (ctx, next) => {
+    const requestId = ctx.get('X-Request-Id') || randomUUID();
+    ctx.set('X-Request-Id', requestId);
+    const started = performance.now();
+    await next();
+    log.debug(
+      { requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+  app.use(problemMiddleware(log));
+  app.use(
+    koaBody({
+      json: true,
+      urlencoded: false,
+      text: false,
+      multipart: false,
+      jsonLimit: BODY_LIMIT,
+      jsonStrict: true,
+      parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PATCH, HttpMethodEnum.PUT],
+    }),
+  );
+
+  const api = new Router({ prefix: '/api/v1' });
+  for (const r of [jobRoutes(deps), executionRoutes(deps), deadLetterRoutes(deps)]) api.use(r.routes(), r.allowedMethods());
+  app.use(api.routes()).use(api.allowedMethods());
+
+  const root = new Router();
+  const health = healthRoutes(deps.health);
+  root.use(health.routes());
+  const spec = readFileSync(OPENAPI_PATH, 'utf8');
+  root.get('/openapi.yaml', (ctx) => {
+    ctx.type = 'application/yaml';
+    ctx.body = spec;
+  });
+  app.use(root.routes()).use(root.allowedMethods());
+  app.use(koaSwagger({ routePrefix: '/docs', swaggerOptions: { url: '/openapi.yaml' } }));
+
+  const board = new KoaAdapter();
+  createBullBoard({ queues: [new BullMQAdapter(deps.queue.queue)], serverAdapter: board });
+  board.setBasePath('/admin/queues');
+  app.use(board.registerPlugin({ mount: '/admin/queues' }));
+  return app;
+}

@@ -1,0 +1,99 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { ValidationError } from '../../domain/errors';
+import { createJobSchema, EXECUTION_STATUSES, JOB_STATUSES, patchJobSchema } from '../../domain/job-definition';
+import { SCHEDULE_KINDS } from '../../domain/schedule';
+import type { HandlerRegistry } from '../../handlers/registry';
+import type { ExecutionRepository } from '../../persistence/execution-repository';
+import type { JobService } from '../../services/job-service';
+import { body, query } from '../middleware/validate';
+import { etag, executionResource, jobResource } from '../serializers';
+
+export const Limit = z.coerce.number().int().min(1).max(100).default(20);
+export const Cursor = z.string().min(1).max(1000).optional();
+
+const JobListQuery = z.strictObject({
+  status: z.enum(JOB_STATUSES).optional(),
+  handler: z.string().min(1).max(100).optional(),
+  scheduleKind: z.enum(SCHEDULE_KINDS).optional(),
+  nextRunBefore: z.iso
+    .datetime({ offset: true })
+    .transform((s) => new Date(s))
+    .optional(),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+const ExecutionListQuery = z.strictObject({
+  status: z.enum(EXECUTION_STATUSES).optional(),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+/** `If-Match: "3"` (or W/"3", or 3) -> 3; absent or `*` -> undefined. */
+export function ifMatch(ctx: Context): number | undefined {
+  const raw = ctx.get('If-Match').trim();
+  if (raw === '' || raw === '*') return undefined;
+  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(raw);
+  if (!m)
+    throw new ValidationError('Invalid If-Match header', [{ path: 'If-Match', message: 'must be an ETag returned by this API, e.g. "3"' }]);
+  return Number(m[1]);
+}
+
+export function jobRoutes(deps: { jobs: JobService; executions: ExecutionRepository; registry: HandlerRegistry }): Router {
+  const router = new Router();
+  const CreateJob = createJobSchema(deps.registry);
+  const PatchJob = patchJobSchema(deps.registry);
+
+  const sendJob = (ctx: Context, def: Parameters<typeof jobResource>[0], status = 200) => {
+    ctx.status = status;
+    ctx.set('ETag', etag(def));
+    ctx.body = jobResource(def);
+  };
+
+  router.post('/jobs', async (ctx) => {
+    const def = await deps.jobs.create(body(ctx, CreateJob));
+    ctx.set('Location', `/api/v1/jobs/${def.id}`);
+    sendJob(ctx, def, 201);
+  });
+
+  router.get('/jobs', async (ctx) => {
+    const page = await deps.jobs.list(query(ctx, JobListQuery));
+    ctx.body = { items: page.items.map(jobResource), nextCursor: page.nextCursor };
+  });
+
+  router.get('/jobs/:id', async (ctx) => {
+    const { job, recentExecutions } = await deps.jobs.getWithExecutions(ctx.params.id!);
+    ctx.set('ETag', etag(job));
+    ctx.body = { ...jobResource(job), recentExecutions: recentExecutions.map(executionResource) };
+  });
+
+  router.patch('/jobs/:id', async (ctx) => {
+    const version = ifMatch(ctx);
+    const patch = body(ctx, PatchJob);
+    sendJob(ctx, await deps.jobs.update(ctx.params.id!, patch, version));
+  });
+
+  router.delete('/jobs/:id', async (ctx) => {
+    await deps.jobs.delete(ctx.params.id!, ifMatch(ctx));
+    ctx.status = 204;
+  });
+
+  router.post('/jobs/:id/pause', async (ctx) => sendJob(ctx, await deps.jobs.pause(ctx.params.id!, ifMatch(ctx))));
+  router.post('/jobs/:id/resume', async (ctx) => sendJob(ctx, await deps.jobs.resume(ctx.params.id!, ifMatch(ctx))));
+
+  router.post('/jobs/:id/trigger', async (ctx) => {
+    ctx.status = 202;
+    ctx.body = await deps.jobs.trigger(ctx.params.id!);
+  });
+
+  router.get('/jobs/:id/executions', async (ctx) => {
+    const q = query(ctx, ExecutionListQuery);
+    await deps.jobs.get(ctx.params.id!);
+    const page = await deps.executions.listForJob({ jobId: ctx.params.id!, ...q });
+    ctx.body = { items: page.items.map(executionResource), nextCursor: page.nextCursor };
+  });
+
+  return router;
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/**
+ * The only module that reads process.env. `loadConfig()` is called once by an entrypoint in
+ * src/bin and the result is passed down; nothing happens on import.
+ */
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+const bool = (def: boolean) => z.stringbool().default(def);
+
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  MONGODB_URL: z.url({ protocol: /^mongodb(\+srv)?$/ }).optional(),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default('tock'),
+  DATA_DIR: z.string().min(1).default('.data'),
+  WORKER_CONCURRENCY: int(10, 1, 1000),
+  WORKER_LOCK_DURATION_MS: int(30_000, 1000),
+  WORKER_STALLED_INTERVAL_MS: int(30_000, 500),
+  WORKER_MAX_STALLED_COUNT: int(1, 0, 100),
+  WORKER_SHUTDOWN_GRACE_MS: int(30_000, 0),
+  WORKER_ID: z.string().min(1).optional(),
+  HTTP_ALLOW_PRIVATE_NETWORKS: bool(false),
+  HISTORY_FLUSH_INTERVAL_MS: int(100, 5, 60_000),
+  HISTORY_BATCH_SIZE: int(500, 1, 10_000),
+  COUNTER_FLUSH_INTERVAL_MS: int(1000, 10, 60_000),
+  DEFAULT_TIMEOUT_MS: int(30_000, 1, 3_600_000),
+  COMPLETED_JOB_RETENTION: int(0, 0),
+  FAILED_JOB_RETENTION: int(1000, 0),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError whose message names every invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const picked: Record<string, string | undefined> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key];
+    picked[key] = value === '' ? undefined : value;
+  }
+  const result = ConfigSchema.safeParse(picked);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '');
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

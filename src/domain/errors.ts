@@ -1,0 +1,66 @@
+/**
+ * The errors services raise. The API maps them to problem+json in one middleware; workers map
+ * them to execution records. Each has a stable `name` and `code` so that callers can match on them
+ * without instanceof across module copies.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number = 500;
+  readonly code: string = 'internal';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+export class ValidationError extends AppError {
+  override name = 'ValidationError';
+  override readonly status = 400;
+  override readonly code = 'validation';
+  constructor(
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  override name = 'NotFoundError';
+  override readonly status = 404;
+  override readonly code = 'not-found';
+}
+
+export class ConflictError extends AppError {
+  override name = 'ConflictError';
+  override readonly status = 409;
+  override readonly code = 'conflict';
+}
+
+export class PreconditionFailedError extends AppError {
+  override name = 'PreconditionFailedError';
+  override readonly status = 412;
+  override readonly code = 'precondition-failed';
+}
+
+/** A dependency (Redis, MongoDB) did not answer in time. */
+export class UnavailableError extends AppError {
+  override name = 'UnavailableError';
+  override readonly status = 503;
+  override readonly code = 'unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 5,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value), { cause: value });
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import type { HandlerRegistry } from '../handlers/registry';
+import { RetryPolicySchema, type RetryPolicy } from './retry';
+import { ScheduleSchema, type Schedule } from './schedule';
+
+export const JOB_STATUSES = ['scheduled', 'paused', 'completed', 'failed'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const EXECUTION_STATUSES = ['running', 'succeeded', 'failed', 'stalled'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const TRIGGERS = ['schedule', 'manual', 'dead-letter-retry'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** A stored definition as services and workers see it (no mongoose types). */
+export interface JobDefinition {
+  id: string;
+  name: string;
+  handler: string;
+  payload: Record<string, unknown>;
+  schedule: Schedule;
+  retry: RetryPolicy;
+  timeoutMs: number;
+  status: JobStatus;
+  nextRunAt: Date | null;
+  /** One-time kinds: the absolute time the run is due (delay kinds fix it when scheduled). */
+  dueAt: Date | null;
+  lastRunAt: Date | null;
+  lastExecutionStatus: ExecutionStatus | null;
+  runCount: number;
+  failureCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+const Name = z.string().trim().min(1).max(200);
+const TimeoutMs = z.number().int().min(1).max(3_600_000);
+const Payload = z.record(z.string(), z.unknown());
+
+function checkPayload(registry: HandlerRegistry, handler: string, payload: unknown, ctx: z.RefinementCtx): void {
+  const h = registry.get(handler);
+  if (!h) {
+    ctx.addIssue({ code: 'custom', path: ['handler'], message: `must be one of: ${registry.names().join(', ')}` });
+    return;
+  }
+  const parsed = h.payloadSchema.safeParse(payload ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path], message: issue.message });
+    }
+  }
+}
+
+export function createJobSchema(registry: HandlerRegistry) {
+  return z
+    .strictObject({
+      name: Name,
+      handler: z.string().min(1).max(100),
+      payload: Payload.default({}),
+      schedule: ScheduleSchema,
+      retry: RetryPolicySchema.prefault({}),
+      timeoutMs: TimeoutMs.optional(),
+    })
+    .superRefine((v, ctx) => checkPayload(registry, v.handler, v.payload, ctx));
+}
+export type CreateJobInput = z.infer<ReturnType<typeof createJobSchema>>;
+
+export function patchJobSchema(registry: HandlerRegistry) {
+  return z
+    .strictObject({
+      name: Name.optional(),
+      handler: z.string().min(1).max(100).optional(),
+      payload: Payload.optional(),
+      schedule: ScheduleSchema.optional(),
+      retry: RetryPolicySchema.optional(),
+      timeoutMs: TimeoutMs.optional(),
+    })
+    .superRefine((v, ctx) => {
+      if (Object.keys(v).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'must change at least one field' });
+      if (v.handler !== undefined && v.payload === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['payload'], message: 'is required when handler changes' });
+      }
+      if (v.handler !== undefined) checkPayload(registry, v.handler, v.payload, ctx);
+    });
+}
+export type PatchJobInput = z.infer<ReturnType<typeof patchJobSchema>>;
+
+/** Validates a payload against its (possibly unchanged) handler; used by PATCH with payload only. */
+export function payloadErrors(registry: HandlerRegistry, handler: string, payload: unknown): { path: string; message: string }[] {
+  const h = registry.get(handler);
+  if (!h) return [{ path: 'handler', message: 'is not a known handler' }];
+  const parsed = h.payloadSchema.safeParse(payload);
+  return parsed.success ? [] : parsed.error.issues.map((i) => ({ path: ['payload', ...i.path].join('.'), message: i.message }));
+}

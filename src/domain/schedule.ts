@@ -1,0 +1,170 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+
+/**
+ * Schedules: what a definition asks for, validated, and the pure computation of when it runs.
+ * The slot arithmetic mirrors BullMQ's Job Schedulers (cron via cron-parser, `every` anchored at
+ * the first slot) so that the nextRunAt we store is the slot BullMQ will actually fire.
+ */
+const isoWithOffset = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset' });
+const MAX_INTERVAL_MS = 366 * 24 * 3600 * 1000;
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Returns an error message, or null when the expression parses (5 or 6 fields, or an @alias). */
+export function cronExpressionError(expression: string, timezone?: string): string | null {
+  const trimmed = expression.trim();
+  const fields = trimmed.split(/\s+/);
+  if (!trimmed.startsWith('@') && (fields.length < 5 || fields.length > 6)) {
+    return 'must have 5 fields (minute precision) or 6 fields (leading seconds)';
+  }
+  try {
+    CronExpressionParser.parse(trimmed, { tz: timezone, strict: false }).next();
+    return null;
+  } catch (err) {
+    return `is not a valid cron expression: ${(err as Error).message}`;
+  }
+}
+
+const repeatBounds = {
+  startAt: isoWithOffset.optional(),
+  endAt: isoWithOffset.optional(),
+  limit: z.number().int().min(1).max(1_000_000).optional(),
+};
+
+export const OnceSchedule = z.strictObject({ kind: z.literal('once'), runAt: isoWithOffset });
+export const DelaySchedule = z.strictObject({
+  kind: z.literal('delay'),
+  delayMs: z.number().int().min(0).max(MAX_INTERVAL_MS),
+});
+export const IntervalSchedule = z.strictObject({
+  kind: z.literal('interval'),
+  everyMs: z.number().int().min(1000).max(MAX_INTERVAL_MS),
+  ...repeatBounds,
+});
+export const CronSchedule = z
+  .strictObject({
+    kind: z.literal('cron'),
+    expression: z.string().min(1).max(200),
+    timezone: z.string().min(1).max(100).optional(),
+    ...repeatBounds,
+  })
+  .superRefine((s, ctx) => {
+    if (s.timezone !== undefined && !isValidTimeZone(s.timezone)) {
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: 'is not a known IANA time zone' });
+      return;
+    }
+    const error = cronExpressionError(s.expression, s.timezone);
+    if (error) ctx.addIssue({ code: 'custom', path: ['expression'], message: error });
+  });
+
+export const ScheduleSchema = z
+  .discriminatedUnion('kind', [OnceSchedule, DelaySchedule, IntervalSchedule, CronSchedule])
+  .superRefine((s, ctx) => {
+    if ((s.kind === 'interval' || s.kind === 'cron') && s.startAt && s.endAt) {
+      if (Date.parse(s.endAt) <= Date.parse(s.startAt)) {
+        ctx.addIssue({ code: 'custom', path: ['endAt'], message: 'must be after startAt' });
+      }
+    }
+  });
+
+export type Schedule = z.infer<typeof ScheduleSchema>;
+export type ScheduleKind = Schedule['kind'];
+export type RepeatingSchedule = Extract<Schedule, { kind: 'interval' | 'cron' }>;
+
+export const SCHEDULE_KINDS = ['once', 'delay', 'interval', 'cron'] as const;
+
+export function isRepeating(s: Schedule): s is RepeatingSchedule {
+  return s.kind === 'interval' || s.kind === 'cron';
+}
+
+/** Checks that depend on the current time: a one-time job must be due in the future. */
+export function scheduleTimeErrors(s: Schedule, now: number): { path: string; message: string }[] {
+  if (s.kind === 'once' && Date.parse(s.runAt) <= now) {
+    return [{ path: 'schedule.runAt', message: 'must be in the future' }];
+  }
+  if (isRepeating(s) && s.endAt && Date.parse(s.endAt) <= now) {
+    return [{ path: 'schedule.endAt', message: 'must be in the future' }];
+  }
+  return [];
+}
+
+function nextCronSlot(s: Extract<Schedule, { kind: 'cron' }>, afterMillis: number): number | null {
+  const startMillis = s.startAt ? Date.parse(s.startAt) : undefined;
+  // BullMQ asks cron-parser for the first slot strictly after max(now, startDate - 1ms).
+  const from = startMillis !== undefined && startMillis > afterMillis ? startMillis - 1 : afterMillis;
+  const it = CronExpressionParser.parse(s.expression.trim(), { tz: s.timezone, currentDate: new Date(from) });
+  try {
+    return it.next().getTime();
+  } catch {
+    return null;
+  }
+}
+
+function withinBounds(s: RepeatingSchedule, slot: number | null, iterationsDone: number): number | null {
+  if (slot === null) return null;
+  if (s.endAt && slot > Date.parse(s.endAt)) return null;
+  if (s.limit !== undefined && iterationsDone >= s.limit) return null;
+  return slot;
+}
+
+/**
+ * The first slot when a schedule is registered at `now` (BullMQ semantics: an interval without
+ * startAt fires at once; a cron fires at its first slot after now).
+ */
+export function firstRunAt(s: Schedule, now: number): number | null {
+  switch (s.kind) {
+    case 'once':
+      return Math.max(Date.parse(s.runAt), now);
+    case 'delay':
+      return now + s.delayMs;
+    case 'interval': {
+      const start = s.startAt ? Date.parse(s.startAt) : now;
+      return withinBounds(s, Math.max(start, now), 0);
+    }
+    case 'cron':
+      return withinBounds(s, nextCronSlot(s, now), 0);
+  }
+}
+
+/**
+ * The slot after `slotMillis` once `iterationsDone` occurrences have been scheduled, as BullMQ
+ * computes it: missed interval slots are skipped (aligned to the original phase), cron jumps to
+ * its first slot after now.
+ */
+export function nextRunAfter(s: Schedule, slotMillis: number, iterationsDone: number, now: number): number | null {
+  switch (s.kind) {
+    case 'once':
+    case 'delay':
+      return null;
+    case 'interval': {
+      let next = slotMillis + s.everyMs;
+      if (next < now) {
+        const phase = ((slotMillis % s.everyMs) + s.everyMs) % s.everyMs;
+        const aligned = Math.floor(now / s.everyMs) * s.everyMs + phase;
+        next = aligned <= now ? aligned + s.everyMs : aligned;
+      }
+      return withinBounds(s, next, iterationsDone);
+    }
+    case 'cron':
+      return withinBounds(s, nextCronSlot(s, Math.max(slotMillis, now)), iterationsDone);
+  }
+}
+
+/** Up to `count` upcoming slots from `now`, for previews. */
+export function previewRuns(s: Schedule, now: number, count: number): number[] {
+  const out: number[] = [];
+  let slot = firstRunAt(s, now);
+  while (slot !== null && out.length < count) {
+    out.push(slot);
+    slot = nextRunAfter(s, slot, out.length, slot);
+  }
+  return out;
+}

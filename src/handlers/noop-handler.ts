@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { defineHandler } from './handler';
+
+export const noopHandler = defineHandler({
+  name: 'noop',
+  description: 'Does nothing and succeeds; useful for testing schedules.',
+  payloadSchema: z.strictObject({}),
+  execute: () => Promise.resolve({ ok: true }),
+});

@@ -1,0 +1,77 @@
+import type { QueryFilter } from 'mongoose';
+import type { ExecutionRecord } from '../domain/execution';
+import type { ExecutionStatus } from '../domain/job-definition';
+import { decodeCursor, encodeCursor, invalidCursor, type Page } from './cursor';
+import { toObjectId } from './job-repository';
+import type { ExecutionDoc, Models } from './models';
+
+export function toExecutionRecord(doc: ExecutionDoc): ExecutionRecord {
+  return {
+    id: doc._id,
+    jobId: doc.jobId.toHexString(),
+    runId: doc.runId,
+    attempt: doc.attempt,
+    status: doc.status as ExecutionStatus,
+    trigger: doc.trigger as ExecutionRecord['trigger'],
+    scheduledFor: doc.scheduledFor ?? null,
+    startedAt: doc.startedAt,
+    finishedAt: doc.finishedAt ?? null,
+    durationMs: doc.durationMs ?? null,
+    driftMs: doc.driftMs ?? null,
+    workerId: doc.workerId,
+    error: (doc.error ?? null) as ExecutionRecord['error'],
+    result: doc.result ?? null,
+  };
+}
+
+export function toExecutionDoc(r: ExecutionRecord): ExecutionDoc {
+  const { id, jobId, ...rest } = r;
+  return { _id: id, jobId: toObjectId(jobId)!, ...rest } as ExecutionDoc;
+}
+
+export interface ExecutionListFilter {
+  jobId: string;
+  status?: ExecutionStatus;
+  limit: number;
+  cursor?: string;
+}
+
+/** Newest first by startedAt, keyed by (startedAt, _id); served by executions_jobId[_status]_startedAt. */
+export function buildExecutionQuery(f: Omit<ExecutionListFilter, 'limit'>): QueryFilter<ExecutionDoc> {
+  const filter: QueryFilter<ExecutionDoc> = { jobId: toObjectId(f.jobId) };
+  if (f.status) filter.status = f.status;
+  if (f.cursor) {
+    const [at, id] = decodeCursor(f.cursor, 2);
+    const startedAt = new Date(Number(at));
+    if (Number.isNaN(startedAt.getTime()) || typeof id !== 'string') throw invalidCursor();
+    filter.$or = [{ startedAt: { $lt: startedAt } }, { startedAt, _id: { $lt: id } }];
+  }
+  return filter;
+}
+
+export const EXECUTION_SORT = { startedAt: -1, _id: -1 } as const;
+
+export class ExecutionRepository {
+  constructor(private readonly models: Models) {}
+
+  async findById(id: string): Promise<ExecutionRecord | null> {
+    const doc = await this.models.Execution.findById(id).lean<ExecutionDoc>();
+    return doc ? toExecutionRecord(doc) : null;
+  }
+
+  async listForJob(f: ExecutionListFilter): Promise<Page<ExecutionRecord>> {
+    const docs = await this.models.Execution.find(buildExecutionQuery(f))
+      .sort(EXECUTION_SORT)
+      .limit(f.limit + 1)
+      .lean<ExecutionDoc[]>();
+    const items = docs.slice(0, f.limit).map(toExecutionRecord);
+    const last = items[items.length - 1];
+    return { items, nextCursor: docs.length > f.limit && last ? encodeCursor([last.startedAt.getTime(), last.id]) : null };
+  }
+
+  /** Ids among `ids` that have a record; used only when a stalled attempt must be accounted for. */
+  async existingIds(ids: string[]): Promise<Set<string>> {
+    const docs = await this.models.Execution.find({ _id: { $in: ids } }, { _id: 1 }).lean<ExecutionDoc[]>();
+    return new Set(docs.map((d) => d._id));
+  }
+}

@@ -1,0 +1,134 @@
+import type { Collection, Document } from 'mongodb';
+import type { DeadLetterEntry, ExecutionRecord } from '../domain/execution';
+import type { Logger } from '../observability/logger';
+import { toDeadLetterDoc } from './dead-letter-repository';
+import { toExecutionDoc } from './execution-repository';
+import type { Models } from './models';
+
+export interface HistoryWriterOptions {
+  flushIntervalMs: number;
+  batchSize: number;
+  /** Records kept while MongoDB is unreachable; past this the oldest are dropped (and logged). */
+  maxBuffered?: number;
+}
+
+interface Buffer<T> {
+  collection: Collection<Document>;
+  items: T[];
+}
+
+function isDuplicateOnly(err: unknown): boolean {
+  const e = err as { code?: number; writeErrors?: { code?: number }[] | { code?: number } };
+  if (e.code === 11000 && !e.writeErrors) return true;
+  const list = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
+  return list.length > 0 && list.every((w) => w.code === 11000);
+}
+
+/**
+ * Append-only history: each finished attempt is written once, in unordered insertMany batches off
+ * the job's path (on a timer, when a batch fills, and on close). Ids are deterministic, so a record
+ * written twice (a redelivered attempt, a retried batch) is a harmless duplicate-key error.
+ * While MongoDB is down, batches stay buffered and are retried with backoff.
+ */
+export class HistoryWriter {
+  private readonly executions: Buffer<Document>;
+  private readonly deadLetters: Buffer<Document>;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private failures = 0;
+  private closed = false;
+  written = 0;
+  dropped = 0;
+
+  constructor(
+    models: Models,
+    private readonly opts: HistoryWriterOptions,
+    private readonly logger: Logger,
+  ) {
+    this.executions = { collection: models.Execution.collection as unknown as Collection<Document>, items: [] };
+    this.deadLetters = { collection: models.DeadLetter.collection as unknown as Collection<Document>, items: [] };
+  }
+
+  get pending(): number {
+    return this.executions.items.length + this.deadLetters.items.length;
+  }
+
+  addExecution(record: ExecutionRecord): void {
+    this.push(this.executions, toExecutionDoc(record) as unknown as Document);
+  }
+
+  addDeadLetter(entry: DeadLetterEntry): void {
+    this.push(this.deadLetters, toDeadLetterDoc(entry) as unknown as Document);
+  }
+
+  private push(buf: Buffer<Document>, doc: Document): void {
+    buf.items.push(doc);
+    const max = this.opts.maxBuffered ?? 100_000;
+    if (buf.items.length > max) {
+      const drop = buf.items.length - max;
+      buf.items.splice(0, drop);
+      this.dropped += drop;
+      this.logger.error({ dropped: drop, collection: buf.collection.collectionName }, 'history buffer full: oldest records dropped');
+    }
+    if (buf.items.length >= this.opts.batchSize && this.failures === 0) void this.flush();
+    else this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.closed) return;
+    const delay = this.failures === 0 ? this.opts.flushIntervalMs : Math.min(5000, 100 * 2 ** this.failures);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Writes everything buffered; resolves when done (or when this round failed and was rescheduled). */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.pending > 0 && this.failures === 0 ? this.flush() : undefined));
+    this.flushing = this.flushAll().finally(() => {
+      this.flushing = undefined;
+      if (this.pending > 0) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  private async flushAll(): Promise<void> {
+    try {
+      // Executions first: a dead-letter entry points at its last execution.
+      await this.flushBuffer(this.executions);
+      await this.flushBuffer(this.deadLetters);
+      this.failures = 0;
+    } catch (err) {
+      this.failures++;
+      this.logger.warn({ err, pending: this.pending, failures: this.failures }, 'history flush failed; will retry');
+    }
+  }
+
+  private async flushBuffer(buf: Buffer<Document>): Promise<void> {
+    while (buf.items.length > 0) {
+      const batch = buf.items.slice(0, this.opts.batchSize);
+      try {
+        await buf.collection.insertMany(batch, { ordered: false });
+      } catch (err) {
+        if (!isDuplicateOnly(err)) throw err;
+      }
+      buf.items.splice(0, batch.length);
+      this.written += batch.length;
+    }
+  }
+
+  /** Flushes until empty or until `timeoutMs` passes; returns how many records were left unwritten. */
+  async close(timeoutMs = 10_000): Promise<number> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending > 0 && Date.now() < deadline) {
+      this.failures = 0;
+      await this.flush();
+      if (this.pending > 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    return this.pending;
+  }
+}

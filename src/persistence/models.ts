@@ -1,0 +1,99 @@
+import { Schema, type Connection, type InferSchemaType, type Model, Types } from 'mongoose';
+import { EXECUTION_STATUSES, JOB_STATUSES, TRIGGERS } from '../domain/job-definition';
+
+/**
+ * The three collections. Every index is named, and each list query in the repositories has one
+ * that serves its equality filters and sort (test/integration/indexes.test.ts checks the shapes).
+ * FerretDB creates but never uses them; MongoDB does.
+ */
+const jobSchema = new Schema(
+  {
+    name: { type: String, required: true },
+    handler: { type: String, required: true },
+    payload: { type: Schema.Types.Mixed, default: {} },
+    schedule: { type: Schema.Types.Mixed, required: true },
+    retry: { type: Schema.Types.Mixed, required: true },
+    timeoutMs: { type: Number, required: true },
+    status: { type: String, enum: JOB_STATUSES, required: true },
+    nextRunAt: { type: Date, default: null },
+    dueAt: { type: Date, default: null },
+    lastRunAt: { type: Date, default: null },
+    lastExecutionStatus: { type: String, enum: [...EXECUTION_STATUSES, null], default: null },
+    runCount: { type: Number, default: 0 },
+    failureCount: { type: Number, default: 0 },
+    version: { type: Number, default: 1 },
+  },
+  { collection: 'jobs', timestamps: true, minimize: false, versionKey: false, strict: true },
+);
+jobSchema.index({ status: 1, _id: -1 }, { name: 'jobs_status_id' });
+jobSchema.index({ handler: 1, _id: -1 }, { name: 'jobs_handler_id' });
+jobSchema.index({ 'schedule.kind': 1, _id: -1 }, { name: 'jobs_kind_id' });
+jobSchema.index({ nextRunAt: 1, _id: 1 }, { name: 'jobs_nextRunAt_id' });
+jobSchema.index({ status: 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_status_nextRunAt_id' });
+jobSchema.index({ handler: 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_handler_nextRunAt_id' });
+jobSchema.index({ 'schedule.kind': 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_kind_nextRunAt_id' });
+
+const executionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    jobId: { type: Schema.Types.ObjectId, required: true },
+    runId: { type: String, required: true },
+    attempt: { type: Number, required: true },
+    status: { type: String, enum: EXECUTION_STATUSES, required: true },
+    trigger: { type: String, enum: TRIGGERS, required: true },
+    scheduledFor: { type: Date, default: null },
+    startedAt: { type: Date, required: true },
+    finishedAt: { type: Date, default: null },
+    durationMs: { type: Number, default: null },
+    driftMs: { type: Number, default: null },
+    workerId: { type: String, required: true },
+    error: { type: Schema.Types.Mixed, default: null },
+    result: { type: Schema.Types.Mixed, default: null },
+  },
+  { collection: 'executions', versionKey: false, minimize: false },
+);
+executionSchema.index({ jobId: 1, startedAt: -1, _id: -1 }, { name: 'executions_jobId_startedAt' });
+executionSchema.index({ jobId: 1, status: 1, startedAt: -1, _id: -1 }, { name: 'executions_jobId_status_startedAt' });
+
+const deadLetterSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    jobId: { type: Schema.Types.ObjectId, required: true },
+    jobName: { type: String, required: true },
+    handler: { type: String, required: true },
+    runId: { type: String, required: true },
+    trigger: { type: String, enum: TRIGGERS, required: true },
+    reason: { type: String, enum: ['failed', 'stalled'], required: true },
+    attempts: { type: Number, required: true },
+    error: { type: Schema.Types.Mixed, default: null },
+    lastExecutionId: { type: String, required: true },
+    failedAt: { type: Date, required: true },
+    state: { type: String, enum: ['open', 'retried'], required: true },
+    retriedAt: { type: Date, default: null },
+    retryRunId: { type: String, default: null },
+  },
+  { collection: 'deadletters', versionKey: false, minimize: false },
+);
+deadLetterSchema.index({ state: 1, failedAt: -1, _id: -1 }, { name: 'deadletters_state_failedAt' });
+deadLetterSchema.index({ jobId: 1, state: 1, failedAt: -1, _id: -1 }, { name: 'deadletters_jobId_state_failedAt' });
+
+export type JobDoc = InferSchemaType<typeof jobSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
+export type ExecutionDoc = InferSchemaType<typeof executionSchema>;
+export type DeadLetterDoc = InferSchemaType<typeof deadLetterSchema>;
+
+export interface Models {
+  Job: Model<JobDoc>;
+  Execution: Model<ExecutionDoc>;
+  DeadLetter: Model<DeadLetterDoc>;
+}
+
+export function createModels(conn: Connection): Models {
+  return {
+    Job: conn.model<JobDoc>('Job', jobSchema as unknown as Schema<JobDoc>),
+    Execution: conn.model<ExecutionDoc>('Execution', executionSchema as unknown as Schema<ExecutionDoc>),
+    DeadLetter: conn.model<DeadLetterDoc>('DeadLetter', deadLetterSchema as unknown as Schema<DeadLetterDoc>),
+  };
+}
+
+export const SCHEMAS = { jobs: jobSchema, executions: executionSchema, deadletters: deadLetterSchema };
+export { Types };

@@ -1,0 +1,49 @@
+import mongoose, { type Connection } from 'mongoose';
+import { createModels, type Models } from './models';
+
+export interface Database {
+  conn: Connection;
+  models: Models;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects with short server-selection and socket timeouts so that a MongoDB outage turns into a
+ * quick UnavailableError instead of a hanging request.
+ */
+export async function connectDatabase(url: string, opts: { ensureIndexes?: boolean } = {}): Promise<Database> {
+  const conn = mongoose.createConnection(url, {
+    serverSelectionTimeoutMS: 2000,
+    connectTimeoutMS: 2000,
+    socketTimeoutMS: 30_000,
+    maxPoolSize: 20,
+    autoIndex: false,
+    autoCreate: false,
+    bufferCommands: false,
+  });
+  await conn.asPromise();
+  const models = createModels(conn);
+  if (opts.ensureIndexes) {
+    for (const model of Object.values(models)) {
+      await model.createCollection().catch((err: { codeName?: string }) => {
+        if (err.codeName !== 'NamespaceExists') throw err;
+      });
+      await model.createIndexes();
+    }
+  }
+  return {
+    conn,
+    models,
+    async ping() {
+      await conn.db!.admin().command({ ping: 1 });
+    },
+    async close() {
+      await conn.close();
+    },
+  };
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: number })?.code === 11000;
+}

@@ -1,0 +1,162 @@
+import type { ExecutionStatus, JobStatus } from '../domain/job-definition';
+import type { Logger } from '../observability/logger';
+import { toObjectId } from './job-repository';
+import type { Models } from './models';
+
+/** What one finished attempt changes on its definition. */
+export interface RunOutcome {
+  jobId: string;
+  version: number;
+  /** The run finished (succeeded, or failed for good): counts towards runCount. */
+  finishedRun: boolean;
+  failed: boolean;
+  status: ExecutionStatus;
+  at: Date;
+  /** Set for one-time runs that end their definition, or repeats that ran out. */
+  finalStatus?: JobStatus;
+  /** The next slot; null when nothing more will run; undefined to leave unchanged. */
+  nextRunAt?: Date | null;
+}
+
+interface Pending {
+  version: number;
+  runs: number;
+  failures: number;
+  lastRunAt: Date;
+  lastExecutionStatus: ExecutionStatus;
+  finalStatus?: JobStatus;
+  nextRunAt?: Date | null;
+}
+
+/**
+ * Coalesces per-definition counters over a short window into one single-statement update per
+ * definition (never a multi-statement bulkWrite, which FerretDB cannot take), with bounded
+ * concurrency. A status change is applied only if the definition's version is unchanged, so a
+ * late result never overrides an operator's pause or edit.
+ */
+export class RunStatsCoalescer {
+  private pending = new Map<string, Pending>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  updates = 0;
+
+  constructor(
+    private readonly models: Models,
+    private readonly opts: { flushIntervalMs: number; concurrency?: number },
+    private readonly logger: Logger,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  record(o: RunOutcome): void {
+    const p = this.pending.get(o.jobId);
+    if (!p) {
+      this.pending.set(o.jobId, {
+        version: o.version,
+        runs: o.finishedRun ? 1 : 0,
+        failures: o.failed ? 1 : 0,
+        lastRunAt: o.at,
+        lastExecutionStatus: o.status,
+        finalStatus: o.finalStatus,
+        nextRunAt: o.nextRunAt,
+      });
+    } else {
+      p.runs += o.finishedRun ? 1 : 0;
+      p.failures += o.failed ? 1 : 0;
+      if (o.at >= p.lastRunAt) {
+        p.lastRunAt = o.at;
+        p.lastExecutionStatus = o.status;
+      }
+      if (o.version >= p.version) {
+        p.version = o.version;
+        if (o.finalStatus) p.finalStatus = o.finalStatus;
+        if (o.nextRunAt !== undefined) p.nextRunAt = o.nextRunAt;
+      }
+    }
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.opts.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = this.apply(batch).finally(() => (this.flushing = undefined));
+    await this.flushing;
+  }
+
+  private async apply(batch: Map<string, Pending>): Promise<void> {
+    const entries = [...batch.entries()];
+    const concurrency = this.opts.concurrency ?? 4;
+    let index = 0;
+    const failed: [string, Pending][] = [];
+    const lane = async () => {
+      while (index < entries.length) {
+        const entry = entries[index++]!;
+        try {
+          await this.applyOne(entry[0], entry[1]);
+        } catch (err) {
+          failed.push(entry);
+          this.logger.warn({ err, jobId: entry[0] }, 'run stats update failed; will retry');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, lane));
+    for (const [id, p] of failed) this.merge(id, p);
+    if (failed.length > 0 && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, 1000);
+      this.timer.unref();
+    }
+  }
+
+  private merge(id: string, p: Pending): void {
+    const cur = this.pending.get(id);
+    if (!cur) {
+      this.pending.set(id, p);
+      return;
+    }
+    cur.runs += p.runs;
+    cur.failures += p.failures;
+    if (cur.version < p.version) {
+      cur.version = p.version;
+      cur.finalStatus ??= p.finalStatus;
+    }
+  }
+
+  private async applyOne(id: string, p: Pending): Promise<void> {
+    const _id = toObjectId(id);
+    const inc = { runCount: p.runs, failureCount: p.failures };
+    const set: Record<string, unknown> = { lastRunAt: p.lastRunAt, lastExecutionStatus: p.lastExecutionStatus };
+    const guarded: Record<string, unknown> = {};
+    if (p.finalStatus) guarded.status = p.finalStatus;
+    if (p.nextRunAt !== undefined) guarded.nextRunAt = p.nextRunAt;
+    this.updates++;
+    if (Object.keys(guarded).length > 0) {
+      const res = await this.models.Job.updateOne(
+        { _id, version: p.version },
+        { $inc: inc, $set: { ...set, ...guarded } },
+        { timestamps: false },
+      );
+      if (res.matchedCount === 1) return;
+      this.updates++;
+    }
+    await this.models.Job.updateOne({ _id }, { $inc: inc, $set: set }, { timestamps: false });
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}

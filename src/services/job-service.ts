@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../domain/errors';
+import type { ExecutionRecord } from '../domain/execution';
+import { payloadErrors, type CreateJobInput, type JobDefinition, type PatchJobInput } from '../domain/job-definition';
+import { firstRunAt, isRepeating, scheduleTimeErrors, type Schedule } from '../domain/schedule';
+import type { HandlerRegistry } from '../handlers/registry';
+import type { Logger } from '../observability/logger';
+import type { Page } from '../persistence/cursor';
+import type { ExecutionRepository } from '../persistence/execution-repository';
+import type { JobListFilter, JobRepository, NewJob } from '../persistence/job-repository';
+import type { JobQueue } from '../queue/job-queue';
+
+export interface JobServiceDeps {
+  jobs: JobRepository;
+  executions: ExecutionRepository;
+  queue: JobQueue;
+  registry: HandlerRegistry;
+  logger: Logger;
+  defaultTimeoutMs: number;
+  now?: () => number;
+}
+
+export interface RunAccepted {
+  jobId: string;
+  runId: string;
+}
+
+export function newRunId(jobId: string, kind: 'm' | 'r'): string {
+  return `${jobId}-${kind}-${randomBytes(6).toString('hex')}`;
+}
+
+/** When a one-time schedule is due, fixed at the moment it is (re)scheduled. */
+function dueAt(s: Schedule, now: number): Date | null {
+  if (s.kind === 'once') return new Date(Date.parse(s.runAt));
+  if (s.kind === 'delay') return new Date(now + s.delayMs);
+  return null;
+}
+
+/**
+ * Use cases on definitions. MongoDB is written first and the BullMQ side second; when the second
+ * step fails the first is undone, so a definition is either fully registered or not changed.
+ */
+export class JobService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: JobServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async create(input: CreateJobInput): Promise<JobDefinition> {
+    const now = this.now();
+    const timeErrors = scheduleTimeErrors(input.schedule, now);
+    if (timeErrors.length > 0) throw new ValidationError('Invalid schedule', timeErrors);
+    const job: NewJob = {
+      name: input.name,
+      handler: input.handler,
+      payload: input.payload,
+      schedule: input.schedule,
+      retry: input.retry,
+      timeoutMs: input.timeoutMs ?? this.deps.defaultTimeoutMs,
+      status: 'scheduled',
+      nextRunAt: dateOrNull(firstRunAt(input.schedule, now)),
+      dueAt: dueAt(input.schedule, now),
+    };
+    const def = await this.deps.jobs.create(job);
+    try {
+      await this.deps.queue.register(def, now);
+    } catch (err) {
+      await this.deps.jobs.delete(def.id).catch((e: unknown) => this.deps.logger.error({ err: e, jobId: def.id }, 'could not undo create'));
+      throw err;
+    }
+    return def;
+  }
+
+  async get(id: string): Promise<JobDefinition> {
+    const def = await this.deps.jobs.findById(id);
+    if (!def) throw new NotFoundError(`Job ${id} does not exist`);
+    return def;
+  }
+
+  async getWithExecutions(id: string, recent = 10): Promise<{ job: JobDefinition; recentExecutions: ExecutionRecord[] }> {
+    const job = await this.get(id);
+    const page = await this.deps.executions.listForJob({ jobId: id, limit: recent });
+    return { job, recentExecutions: page.items };
+  }
+
+  list(filter: JobListFilter): Promise<Page<JobDefinition>> {
+    return this.deps.jobs.list(filter);
+  }
+
+  private checkVersion(def: JobDefinition, ifMatch: number | undefined): void {
+    if (ifMatch !== undefined && ifMatch !== def.version) {
+      throw new PreconditionFailedError(`Job ${def.id} is at version ${def.version}, not ${ifMatch}`);
+    }
+  }
+
+  /** Writes `set` at the current version, then brings BullMQ in line; undoes the write if that fails. */
+  private async transition(cur: JobDefinition, set: Partial<NewJob>, ifMatch: number | undefined): Promise<JobDefinition> {
+    const next = await this.deps.jobs.updateIfVersion(cur.id, cur.version, set);
+    if (!next) {
+      if (ifMatch !== undefined) throw new PreconditionFailedError(`Job ${cur.id} was modified concurrently`);
+      throw new ConflictError(`Job ${cur.id} was modified concurrently; retry the request`);
+    }
+    try {
+      await this.syncQueue(cur, next);
+    } catch (err) {
+      await this.deps.jobs.restore(cur).catch((e: unknown) => this.deps.logger.error({ err: e, jobId: cur.id }, 'could not undo update'));
+      throw err;
+    }
+    await this.deps.queue
+      .invalidate(cur.id)
+      .catch((err: unknown) => this.deps.logger.warn({ err, jobId: cur.id }, 'invalidation not published'));
+    return next;
+  }
+
+  private async syncQueue(prev: JobDefinition, next: JobDefinition): Promise<void> {
+    const { queue } = this.deps;
+    if (next.status === 'scheduled') await queue.register(next, this.now());
+    const wasActive = prev.status === 'scheduled';
+    const sameCounterpart = isRepeating(prev.schedule) && isRepeating(next.schedule) && next.status === 'scheduled';
+    if (wasActive && !sameCounterpart) await queue.unregister(prev);
+  }
+
+  async update(id: string, patch: PatchJobInput, ifMatch?: number): Promise<JobDefinition> {
+    const cur = await this.get(id);
+    this.checkVersion(cur, ifMatch);
+    if (patch.payload !== undefined && patch.handler === undefined) {
+      const errors = payloadErrors(this.deps.registry, cur.handler, patch.payload);
+      if (errors.length > 0) throw new ValidationError('Invalid payload', errors);
+    }
+    const set: Partial<NewJob> = { ...patch } as Partial<NewJob>;
+    if (patch.schedule) {
+      const now = this.now();
+      const errors = scheduleTimeErrors(patch.schedule, now);
+      if (errors.length > 0) throw new ValidationError('Invalid schedule', errors);
+      set.dueAt = dueAt(patch.schedule, now);
+      // A new schedule brings a finished job back to life; a paused one stays paused.
+      if (cur.status === 'completed' || cur.status === 'failed') set.status = 'scheduled';
+      const active = (set.status ?? cur.status) === 'scheduled';
+      set.nextRunAt = active ? dateOrNull(firstRunAt(patch.schedule, now)) : null;
+    }
+    return this.transition(cur, set, ifMatch);
+  }
+
+  async pause(id: string, ifMatch?: number): Promise<JobDefinition> {
+    const cur = await this.get(id);
+    this.checkVersion(cur, ifMatch);
+    if (cur.status === 'paused') return cur;
+    if (cur.status !== 'scheduled') throw new ConflictError(`Job ${id} is ${cur.status}; only scheduled jobs can be paused`);
+    return this.transition(cur, { status: 'paused', nextRunAt: null }, ifMatch);
+  }
+
+  async resume(id: string, ifMatch?: number): Promise<JobDefinition> {
+    const cur = await this.get(id);
+    this.checkVersion(cur, ifMatch);
+    if (cur.status === 'scheduled') return cur;
+    if (cur.status !== 'paused') throw new ConflictError(`Job ${id} is ${cur.status}; only paused jobs can be resumed`);
+    const now = this.now();
+    const nextRunAt = isRepeating(cur.schedule)
+      ? dateOrNull(firstRunAt(cur.schedule, now))
+      : new Date(Math.max(cur.dueAt?.getTime() ?? now, now));
+    return this.transition(cur, { status: 'scheduled', nextRunAt }, ifMatch);
+  }
+
+  async delete(id: string, ifMatch?: number): Promise<void> {
+    const cur = await this.get(id);
+    this.checkVersion(cur, ifMatch);
+    // BullMQ first: if Redis is down nothing changes and the client can retry.
+    if (cur.status === 'scheduled') await this.deps.queue.unregister(cur);
+    if (!(await this.deps.jobs.delete(id))) throw new NotFoundError(`Job ${id} does not exist`);
+    await this.deps.queue.invalidate(id).catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'invalidation not published'));
+  }
+
+  async trigger(id: string): Promise<RunAccepted> {
+    const def = await this.get(id);
+    const runId = newRunId(def.id, 'm');
+    await this.deps.queue.enqueueRun(def, runId, 'manual');
+    return { jobId: def.id, runId };
+  }
+}
+
+function dateOrNull(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
+}

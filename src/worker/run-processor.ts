@@ -1,0 +1,233 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { executionId, type ExecutionError, type ExecutionRecord } from '../domain/execution';
+import type { ExecutionStatus, JobDefinition, JobStatus } from '../domain/job-definition';
+import { isRepeating, nextRunAfter } from '../domain/schedule';
+import { HandlerError } from '../handlers/handler';
+import type { HandlerRegistry } from '../handlers/registry';
+import type { Logger } from '../observability/logger';
+import type { ExecutionRepository } from '../persistence/execution-repository';
+import type { HistoryWriter } from '../persistence/history-writer';
+import type { RunStatsCoalescer } from '../persistence/run-stats';
+import { slotFromJobId, type RunData } from '../queue/job-queue';
+import type { CachedDefinition, DefinitionCache } from './definition-cache';
+
+export interface ProcessorDeps {
+  cache: DefinitionCache;
+  registry: HandlerRegistry;
+  history: HistoryWriter;
+  stats: RunStatsCoalescer;
+  executions: Pick<ExecutionRepository, 'existingIds'>;
+  workerId: string;
+  logger: Logger;
+  allowPrivateNetworks: boolean;
+  /** Aborted when shutdown's grace period runs out: in-flight handlers stop. */
+  shutdownSignal: AbortSignal;
+}
+
+export const STALLED_ERROR: ExecutionError = {
+  code: 'stalled',
+  message: 'the worker running this attempt stopped responding (lock expired); the job was handed to another worker',
+};
+
+export type RunJob = Job<RunData, unknown, string>;
+
+/** When the occurrence was due: the scheduler slot, or the delayed job's due time. */
+export function scheduledFor(job: RunJob): Date {
+  return new Date(slotFromJobId(job.id) ?? job.timestamp + (job.opts.delay ?? 0));
+}
+
+function toExecutionError(err: unknown): ExecutionError {
+  if (err instanceof HandlerError) return { message: err.message, code: err.code };
+  const e = err as { message?: string; code?: unknown; name?: string };
+  return { message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : 'error' };
+}
+
+/**
+ * job -> definition (cached) -> handler -> execution record. Records are handed to the history
+ * writer (batched, off this path); failures are rethrown so that BullMQ owns retries and backoff.
+ */
+export class RunProcessor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async process(job: RunJob): Promise<unknown> {
+    const startedAt = new Date();
+    const { d: defId, v: version, t: trigger } = job.data;
+    const cached = await this.deps.cache.get(defId, version);
+    const log = this.deps.logger.child({ jobId: defId, runId: job.id });
+    if (!cached) {
+      log.info('definition deleted; run skipped');
+      return { skipped: 'deleted' };
+    }
+    const { def } = cached;
+    if (trigger === 'schedule' && (def.version !== version || def.status !== 'scheduled')) {
+      log.info({ jobVersion: version, version: def.version, status: def.status }, 'superseded run skipped');
+      return { skipped: 'superseded' };
+    }
+    const attempt = job.attemptsStarted;
+    if (attempt - 1 > job.attemptsMade) await this.recordStalledAttempts(job, def, attempt);
+
+    const handler = this.deps.registry.get(def.handler);
+    const timeout = AbortSignal.timeout(def.timeoutMs);
+    const signal = AbortSignal.any([timeout, this.deps.shutdownSignal]);
+    const base = this.baseRecord(job, def, attempt, startedAt);
+    try {
+      if (!handler)
+        throw new HandlerError(`handler ${def.handler} is not installed on this worker`, 'unknown-handler', { retryable: false });
+      const payload = this.payloadOf(cached, handler.payloadSchema);
+      const result = await raceAbort(
+        handler.execute(payload, { signal, jobId: def.id, attempt, logger: log, allowPrivateNetworks: this.deps.allowPrivateNetworks }),
+        signal,
+      );
+      this.finish(base, 'succeeded', null, result);
+      this.deps.stats.record(this.outcome(job, def, 'succeeded', true, false));
+      return undefined;
+    } catch (raw) {
+      const err = timeout.aborted ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
+      const retryable = !(err instanceof HandlerError) || err.retryable;
+      const final = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const error = toExecutionError(err);
+      const record = this.finish(base, 'failed', error, err instanceof HandlerError ? err.options.result : undefined);
+      if (final) this.deadLetter(job, def, record, 'failed');
+      this.deps.stats.record(this.outcome(job, def, 'failed', final, final));
+      log.warn({ attempt, final, code: error.code, err: error.message }, 'attempt failed');
+      if (!retryable) throw new UnrecoverableError(error.message);
+      throw err instanceof Error ? err : new Error(error.message);
+    }
+  }
+
+  private payloadOf(cached: CachedDefinition, schema: { parse(v: unknown): unknown }): unknown {
+    if (!('payload' in cached)) cached.payload = schema.parse(cached.def.payload);
+    return cached.payload;
+  }
+
+  private baseRecord(job: RunJob, def: JobDefinition, attempt: number, startedAt: Date): ExecutionRecord {
+    const due = scheduledFor(job);
+    return {
+      id: executionId(job.id!, attempt),
+      jobId: def.id,
+      runId: job.id!,
+      attempt,
+      status: 'running',
+      trigger: job.data.t,
+      scheduledFor: due,
+      startedAt,
+      finishedAt: null,
+      durationMs: null,
+      driftMs: startedAt.getTime() - due.getTime(),
+      workerId: this.deps.workerId,
+      error: null,
+      result: null,
+    };
+  }
+
+  private finish(base: ExecutionRecord, status: ExecutionStatus, error: ExecutionError | null, result: unknown): ExecutionRecord {
+    const finishedAt = new Date();
+    const record = {
+      ...base,
+      status,
+      error,
+      result: result ?? null,
+      finishedAt,
+      durationMs: finishedAt.getTime() - base.startedAt.getTime(),
+    };
+    this.deps.history.addExecution(record);
+    return record;
+  }
+
+  /** What a finished run changes on its definition: counters, and status/nextRunAt where it moves. */
+  outcome(job: RunJob, def: JobDefinition, status: ExecutionStatus, finishedRun: boolean, failed: boolean) {
+    const at = new Date();
+    let finalStatus: JobStatus | undefined;
+    let nextRunAt: Date | null | undefined;
+    const trigger = job.data.t;
+    if (!isRepeating(def.schedule)) {
+      const endsDefinition = trigger === 'schedule' || (trigger === 'dead-letter-retry' && def.status === 'failed');
+      if (endsDefinition && finishedRun) {
+        finalStatus = failed ? 'failed' : 'completed';
+        nextRunAt = null;
+      }
+    } else if (trigger === 'schedule') {
+      const slot = slotFromJobId(job.id);
+      if (slot !== null) {
+        const iterations = (job.opts as { repeat?: { count?: number } }).repeat?.count ?? 0;
+        const next = nextRunAfter(def.schedule, slot, iterations, at.getTime());
+        nextRunAt = next === null ? null : new Date(next);
+        if (next === null && finishedRun) finalStatus = 'completed';
+      }
+    }
+    return { jobId: def.id, version: def.version, finishedRun, failed, status, at, finalStatus, nextRunAt };
+  }
+
+  deadLetter(job: RunJob, def: JobDefinition, last: ExecutionRecord, reason: 'failed' | 'stalled'): void {
+    this.deps.history.addDeadLetter({
+      id: job.id!,
+      jobId: def.id,
+      jobName: def.name,
+      handler: def.handler,
+      runId: job.id!,
+      trigger: job.data.t,
+      reason,
+      attempts: last.attempt,
+      error: last.error,
+      lastExecutionId: last.id,
+      failedAt: last.finishedAt ?? new Date(),
+      state: 'open',
+      retriedAt: null,
+      retryRunId: null,
+    });
+  }
+
+  /**
+   * Attempts that started but neither succeeded nor failed were abandoned by a worker that died
+   * (BullMQ moved the job back after its lock expired). Close each one that has no record as
+   * `stalled`. Reads MongoDB, but only on this rare path.
+   */
+  private async recordStalledAttempts(job: RunJob, def: JobDefinition, attempt: number): Promise<void> {
+    const ids = Array.from({ length: attempt - 1 }, (_, i) => executionId(job.id!, i + 1));
+    let existing: Set<string>;
+    try {
+      existing = await this.deps.executions.existingIds(ids);
+    } catch (err) {
+      this.deps.logger.warn({ err, runId: job.id }, 'could not check stalled attempts');
+      return;
+    }
+    for (let i = 1; i < attempt; i++) {
+      if (!existing.has(executionId(job.id!, i))) this.deps.history.addExecution(this.stalledRecord(job, def, i));
+    }
+  }
+
+  stalledRecord(job: RunJob, def: JobDefinition, attempt: number): ExecutionRecord {
+    const due = scheduledFor(job);
+    const now = new Date();
+    return {
+      ...this.baseRecord(job, def, attempt, due),
+      status: 'stalled',
+      finishedAt: now,
+      durationMs: null,
+      workerId: 'unknown',
+      error: STALLED_ERROR,
+    };
+  }
+
+  /** BullMQ failed a job for stalling more than maxStalledCount: record it and dead-letter it. */
+  async onStalledTooOften(job: RunJob): Promise<void> {
+    const cached = await this.deps.cache.get(job.data.d, job.data.v);
+    if (!cached) return;
+    const attempt = Math.max(1, job.attemptsStarted);
+    await this.recordStalledAttempts(job, cached.def, attempt);
+    const record = this.stalledRecord(job, cached.def, attempt);
+    this.deps.history.addExecution(record);
+    this.deadLetter(job, cached.def, record, 'stalled');
+    this.deps.stats.record(this.outcome(job, cached.def, 'stalled', true, true));
+  }
+}
+
+/** Handlers should honour their signal; this makes sure an attempt ends even when one does not. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
