@@ -100,7 +100,7 @@ function nextCronSlot(s: Extract<Schedule, { kind: 'cron' }>, afterMillis: numbe
   const startMillis = s.startAt ? Date.parse(s.startAt) : undefined;
   // BullMQ asks cron-parser for the first slot strictly after max(now, startDate - 1ms).
   const from = startMillis !== undefined && startMillis > afterMillis ? startMillis - 1 : afterMillis;
-  const it = CronExpressionParser.parse(s.expression.trim(), { tz: s.timezone, currentDate: new Date(from) });
+  const it = CronExpressionParser.parse(s.expression.trim(), { tz: s.timezone ?? 'UTC', currentDate: new Date(from) });
   try {
     return it.next().getTime();
   } catch {

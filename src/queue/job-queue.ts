@@ -83,7 +83,7 @@ export class JobQueue {
           def.id,
           s.kind === 'interval'
             ? { every: s.everyMs, startDate: s.startAt, endDate: s.endAt, limit: s.limit }
-            : { pattern: s.expression.trim(), tz: s.timezone, startDate: s.startAt, endDate: s.endAt, limit: s.limit },
+            : { pattern: s.expression.trim(), tz: s.timezone ?? 'UTC', startDate: s.startAt, endDate: s.endAt, limit: s.limit },
           { name: 'run', data, opts: this.jobOptions(def) },
         );
         const slot = slotFromJobId(job?.id);

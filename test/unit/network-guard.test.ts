@@ -1,0 +1,25 @@
+import { assertLiteralAllowed, isBlockedAddress } from '../../src/handlers/network-guard';
+
+describe('network guard', () => {
+  it.each([
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '0.0.0.0',
+    '::1',
+    'fe80::1',
+    'fc00::1',
+    '::ffff:127.0.0.1',
+    '100.64.0.1',
+  ])('blocks %s', (ip) => expect(isBlockedAddress(ip)).toBe(true));
+
+  it.each(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111'])('allows public %s', (ip) => expect(isBlockedAddress(ip)).toBe(false));
+
+  it('checks IP literals in URLs before connecting', () => {
+    expect(() => assertLiteralAllowed('[::1]')).toThrow(/non-public/);
+    expect(() => assertLiteralAllowed('169.254.169.254')).toThrow(/non-public/);
+    expect(() => assertLiteralAllowed('example.com')).not.toThrow();
+  });
+});
