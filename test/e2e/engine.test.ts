@@ -1,0 +1,178 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Database } from '../../src/persistence/mongo';
+import { http, startCluster, type Cluster } from '../helpers/processes';
+import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+import { waitFor } from '../helpers/wait-for';
+
+/** The API and 3 worker processes, spawned for real, against the test Redis and FerretDB. */
+describe('engine end to end (API + 3 workers as processes)', () => {
+  let ctx: TestContext;
+  let db: Database;
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    ctx = newTestContext();
+    db = await openDatabase(ctx);
+    cluster = await startCluster({
+      REDIS_URL: ctx.redisUrl,
+      MONGODB_URL: ctx.mongoUrl,
+      QUEUE_PREFIX: ctx.prefix,
+      WORKER_CONCURRENCY: '50',
+      WORKER_LOCK_DURATION_MS: '2000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+      HTTP_ALLOW_PRIVATE_NETWORKS: 'true',
+      COUNTER_FLUSH_INTERVAL_MS: '200',
+    });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    await cleanup(ctx, db);
+  });
+
+  const post = (body: unknown) => http(cluster.baseUrl, 'POST', '/api/v1/jobs', body);
+  const executions = (jobId: string) => db.models.Execution.find({ jobId }).sort({ startedAt: 1 }).lean();
+
+  it('runs 200 one-time jobs due within 2 s exactly once each', async () => {
+    const base = Date.now() + 1500;
+    const ids: string[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const created = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          post({ name: 'burst', handler: 'noop', schedule: { kind: 'once', runAt: new Date(base + Math.random() * 500).toISOString() } }),
+        ),
+      );
+      for (const c of created) {
+        expect(c.status).toBe(201);
+        ids.push(c.body.id);
+      }
+    }
+    await waitFor('200 execution records', async () => (await db.models.Execution.countDocuments({ jobId: { $in: ids } })) >= 200, {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+    await waitFor(
+      '200 completed definitions',
+      async () => (await db.models.Job.countDocuments({ _id: { $in: ids }, status: 'completed' })) === 200,
+      {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+      },
+    );
+    const records = await db.models.Execution.find({ jobId: { $in: ids } }).lean();
+    expect(records).toHaveLength(200);
+    expect(new Set(records.map((r) => String(r.jobId))).size).toBe(200);
+    expect(records.every((r) => r.status === 'succeeded' && r.attempt === 1)).toBe(true);
+    expect(records.every((r) => r.startedAt.getTime() >= r.scheduledFor!.getTime())).toBe(true);
+    expect(new Set(records.map((r) => r.workerId)).size).toBeGreaterThan(1);
+  });
+
+  it('retries a failing job with growing gaps, dead-letters it, and retries it from the dead letter', async () => {
+    const created = await post({
+      name: 'always fails',
+      handler: 'simulate',
+      payload: { failureRate: 1 },
+      retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 400 } },
+      schedule: { kind: 'delay', delayMs: 0 },
+    });
+    const id = created.body.id;
+    const entry = await waitFor(
+      'a dead-letter entry',
+      async () => (await http(cluster.baseUrl, 'GET', `/api/v1/dead-letter?jobId=${id}`)).body.items[0],
+    );
+    const runs = await executions(id);
+    expect(runs.map((r) => [r.attempt, r.status])).toEqual([
+      [1, 'failed'],
+      [2, 'failed'],
+      [3, 'failed'],
+    ]);
+    const gap1 = runs[1]!.startedAt.getTime() - runs[0]!.startedAt.getTime();
+    const gap2 = runs[2]!.startedAt.getTime() - runs[1]!.startedAt.getTime();
+    expect(gap1).toBeGreaterThanOrEqual(400);
+    expect(gap2).toBeGreaterThan(gap1);
+    expect(entry).toMatchObject({ reason: 'failed', attempts: 3, lastExecutionId: runs[2]!._id });
+    await waitFor('the job to be failed', async () => (await http(cluster.baseUrl, 'GET', `/api/v1/jobs/${id}`)).body.status === 'failed');
+
+    const retry = await http(cluster.baseUrl, 'POST', `/api/v1/dead-letter/${entry.id}/retry`);
+    expect(retry.status).toBe(202);
+    await waitFor('the retried run', async () => (await executions(id)).some((r) => r.trigger === 'dead-letter-retry'));
+    expect((await http(cluster.baseUrl, 'POST', `/api/v1/dead-letter/${entry.id}/retry`)).status).toBe(409);
+    expect((await http(cluster.baseUrl, 'GET', `/api/v1/dead-letter/${entry.id}`)).body.state).toBe('retried');
+  });
+
+  it('fires a */1 cron job at least 3 times in 4 s and stops while paused', async () => {
+    const started = Date.now();
+    const created = await post({ name: 'every second', handler: 'noop', schedule: { kind: 'cron', expression: '*/1 * * * * *' } });
+    const id = created.body.id;
+    await waitFor('3 cron runs', async () => (await executions(id)).length >= 3, { timeoutMs: 4000 - (Date.now() - started) + 500 });
+    const paused = await http(cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/pause`);
+    expect(paused.body.status).toBe('paused');
+    const pausedAt = Date.now();
+    // Nothing may start after the pause: watch for 2.5 s (more than two slots).
+    const deadline = pausedAt + 2500;
+    while (Date.now() < deadline) {
+      const late = (await executions(id)).filter((r) => r.startedAt.getTime() > pausedAt + 50);
+      expect(late).toEqual([]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+
+  it('resumes an interval job after a pause', async () => {
+    const created = await post({ name: 'interval', handler: 'noop', schedule: { kind: 'interval', everyMs: 1000 } });
+    const id = created.body.id;
+    await waitFor('a first run', async () => (await executions(id)).length >= 1);
+    await http(cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/pause`);
+    const resumedAt = Date.now();
+    const resumed = await http(cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/resume`);
+    expect(resumed.body.status).toBe('scheduled');
+    await waitFor('runs after resume', async () => (await executions(id)).filter((r) => r.startedAt.getTime() >= resumedAt).length >= 2, {
+      timeoutMs: 5000,
+    });
+  });
+
+  describe('http handler', () => {
+    let server: Server;
+    let url: string;
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        if (req.url === '/missing') {
+          res.writeHead(404).end('nope');
+          return;
+        }
+        res.writeHead(201, { 'content-type': 'text/plain' }).end(`hello ${req.method}`);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise((r) => server.close(r)));
+
+    it('records the status code and the response body', async () => {
+      const created = await post({
+        name: 'hook',
+        handler: 'http',
+        payload: { url: `${url}/hook`, method: 'POST', body: { a: 1 } },
+        schedule: { kind: 'delay', delayMs: 0 },
+      });
+      const [run] = await waitFor('the webhook run', async () => {
+        const r = await executions(created.body.id);
+        return r.length > 0 && r;
+      });
+      expect(run).toMatchObject({ status: 'succeeded', result: { statusCode: 201, body: 'hello POST' } });
+    });
+
+    it('does not retry a 404', async () => {
+      const created = await post({
+        name: 'gone',
+        handler: 'http',
+        payload: { url: `${url}/missing` },
+        schedule: { kind: 'delay', delayMs: 0 },
+      });
+      await waitFor(
+        'a dead-letter entry',
+        async () => (await http(cluster.baseUrl, 'GET', `/api/v1/dead-letter?jobId=${created.body.id}`)).body.items[0],
+      );
+      const runs = await executions(created.body.id);
+      expect(runs.map((r) => [r.attempt, r.status, (r.error as { code: string }).code])).toEqual([[1, 'failed', 'http-404']]);
+    });
+  });
+});

@@ -1,0 +1,198 @@
+import { startApi, type ApiHarness } from '../helpers/api-harness';
+
+const future = (ms: number) => new Date(Date.now() + ms).toISOString();
+const noopCron = { name: 'tick', handler: 'noop', schedule: { kind: 'cron', expression: '*/5 * * * * *' } };
+
+describe('REST API against real Redis and FerretDB', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApi();
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it('creates each schedule kind with its BullMQ counterpart', async () => {
+    const once = await api.request('POST', '/api/v1/jobs', {
+      name: 'o',
+      handler: 'noop',
+      schedule: { kind: 'once', runAt: future(60_000) },
+    });
+    expect(once.status).toBe(201);
+    expect(once.headers.get('location')).toBe(`/api/v1/jobs/${once.body.id}`);
+    expect(once.headers.get('etag')).toBe('"1"');
+    expect(await api.queue.queue.getJob(`${once.body.id}-v1`)).toBeDefined();
+
+    const delay = await api.request('POST', '/api/v1/jobs', {
+      name: 'd',
+      handler: 'sleep',
+      payload: { durationMs: 1 },
+      schedule: { kind: 'delay', delayMs: 60_000 },
+    });
+    expect(delay.status).toBe(201);
+    expect(await api.queue.queue.getJobState(`${delay.body.id}-v1`)).toBe('delayed');
+
+    for (const schedule of [
+      { kind: 'interval', everyMs: 60_000, limit: 5 },
+      { kind: 'cron', expression: '0 9 * * 1-5', timezone: 'Europe/Berlin' },
+    ]) {
+      const res = await api.request('POST', '/api/v1/jobs', { name: 'r', handler: 'noop', schedule });
+      expect(res.status).toBe(201);
+      expect(res.body.nextRunAt).not.toBeNull();
+      const scheduler = await api.queue.queue.getJobScheduler(res.body.id);
+      expect(scheduler?.key).toBe(res.body.id);
+    }
+  });
+
+  it.each([
+    [{ ...noopCron, schedule: { kind: 'cron', expression: '99 * * * *' } }, 'schedule.expression'],
+    [{ ...noopCron, schedule: { kind: 'cron', expression: '* * * * *', timezone: 'Nowhere/City' } }, 'schedule.timezone'],
+    [{ ...noopCron, schedule: { kind: 'once', runAt: '2001-01-01T00:00:00Z' } }, 'schedule.runAt'],
+    [{ ...noopCron, schedule: { kind: 'interval', everyMs: 'often' } }, 'schedule.everyMs'],
+    [{ ...noopCron, retry: { attempts: 26 } }, 'retry.attempts'],
+    [{ ...noopCron, owner: 'me' }, 'owner'],
+    [{ ...noopCron, handler: 'shell' }, 'handler'],
+    [{ ...noopCron, handler: 'http', payload: { url: 'ftp://x' } }, 'payload.url'],
+    [{ ...noopCron, name: '' }, 'name'],
+  ])('answers 400 problem+json naming the field (%#)', async (body, field) => {
+    const res = await api.request('POST', '/api/v1/jobs', body);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(field);
+  });
+
+  it('rejects malformed JSON, huge bodies and non-JSON without creating anything', async () => {
+    const before = await api.db.models.Job.countDocuments();
+    expect((await api.request('POST', '/api/v1/jobs', '{"name":')).status).toBe(400);
+    expect((await api.request('POST', '/api/v1/jobs', JSON.stringify({ ...noopCron, name: 'x'.repeat(2 * 1024 * 1024) }))).status).toBe(
+      413,
+    );
+    expect((await api.request('POST', '/api/v1/jobs', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect(await api.db.models.Job.countDocuments()).toBe(before);
+  });
+
+  it('answers 404 for unknown and malformed ids', async () => {
+    expect((await api.request('GET', '/api/v1/jobs/000000000000000000000000')).status).toBe(404);
+    expect((await api.request('GET', '/api/v1/jobs/not-an-id')).status).toBe(404);
+    expect((await api.request('GET', '/api/v1/executions/nope')).status).toBe(404);
+    expect((await api.request('POST', '/api/v1/dead-letter/nope/retry')).status).toBe(404);
+  });
+
+  it('keeps operators out of queries', async () => {
+    const res = await api.request('GET', '/api/v1/jobs?status[$ne]=x');
+    expect(res.status).toBe(400);
+    expect((await api.request('GET', '/api/v1/jobs?status=scheduled&status=paused')).status).toBe(400);
+  });
+
+  it('pauses, resumes, and refuses to pause a finished job', async () => {
+    const created = await api.request('POST', '/api/v1/jobs', noopCron);
+    const id = created.body.id;
+    const paused = await api.request('POST', `/api/v1/jobs/${id}/pause`);
+    expect(paused.body).toMatchObject({ status: 'paused', nextRunAt: null, version: 2 });
+    expect(await api.queue.queue.getJobScheduler(id)).toBeUndefined();
+    const resumed = await api.request('POST', `/api/v1/jobs/${id}/resume`);
+    expect(resumed.body.status).toBe('scheduled');
+    expect(await api.queue.queue.getJobScheduler(id)).toBeDefined();
+
+    await api.db.models.Job.updateOne({ _id: id }, { $set: { status: 'completed' } });
+    const conflict = await api.request('POST', `/api/v1/jobs/${id}/pause`);
+    expect(conflict.status).toBe(409);
+  });
+
+  it('PATCH re-registers the BullMQ side and honours If-Match', async () => {
+    const created = await api.request('POST', '/api/v1/jobs', {
+      name: 'o',
+      handler: 'noop',
+      schedule: { kind: 'once', runAt: future(60_000) },
+    });
+    const id = created.body.id;
+    const stale = await api.request('PATCH', `/api/v1/jobs/${id}`, { name: 'x' }, { 'if-match': '"7"' });
+    expect(stale.status).toBe(412);
+    const patched = await api.request(
+      'PATCH',
+      `/api/v1/jobs/${id}`,
+      { schedule: { kind: 'once', runAt: future(120_000) } },
+      { 'if-match': '"1"' },
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.headers.get('etag')).toBe('"2"');
+    expect(await api.queue.queue.getJob(`${id}-v1`)).toBeUndefined();
+    expect(await api.queue.queue.getJob(`${id}-v2`)).toBeDefined();
+    const badPayload = await api.request('PATCH', `/api/v1/jobs/${id}`, { payload: { unexpected: true } });
+    expect(badPayload.status).toBe(400);
+  });
+
+  it('DELETE removes the definition and its BullMQ counterpart', async () => {
+    const created = await api.request('POST', '/api/v1/jobs', noopCron);
+    const id = created.body.id;
+    expect((await api.request('DELETE', `/api/v1/jobs/${id}`)).status).toBe(204);
+    expect(await api.queue.queue.getJobScheduler(id)).toBeUndefined();
+    expect((await api.request('GET', `/api/v1/jobs/${id}`)).status).toBe(404);
+  });
+
+  it('trigger enqueues one extra run without moving the schedule', async () => {
+    const created = await api.request('POST', '/api/v1/jobs', noopCron);
+    const before = await api.queue.queue.getJobScheduler(created.body.id);
+    const res = await api.request('POST', `/api/v1/jobs/${created.body.id}/trigger`);
+    expect(res.status).toBe(202);
+    const job = await api.queue.queue.getJob(res.body.runId);
+    expect(job?.data).toEqual({ d: created.body.id, v: 1, t: 'manual' });
+    expect((await api.queue.queue.getJobScheduler(created.body.id))?.next).toBe(before?.next);
+  });
+
+  it('lists with filters and keyset pagination', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await api.request('POST', '/api/v1/jobs', { ...noopCron, handler: 'simulate' })).body.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { body: { items: { id: string; handler: string }[]; nextCursor: string | null } } = await api.request(
+        'GET',
+        `/api/v1/jobs?handler=simulate&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(res.body.items.every((j) => j.handler === 'simulate')).toBe(true);
+      seen.push(...res.body.items.map((j) => j.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const soon = await api.request('GET', `/api/v1/jobs?scheduleKind=cron&nextRunBefore=${encodeURIComponent(future(3_600_000))}`);
+    expect(soon.body.items.length).toBeGreaterThanOrEqual(5);
+    const times = soon.body.items.map((j: { nextRunAt: string }) => Date.parse(j.nextRunAt));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect((await api.request('GET', '/api/v1/jobs?cursor=garbage')).status).toBe(400);
+  });
+
+  it('reports readiness of both dependencies', async () => {
+    const res = await api.request('GET', '/health/ready');
+    expect(res.status).toBe(200);
+    expect(res.body.checks.redis.status).toBe('ok');
+    expect(res.body.checks.mongodb.status).toBe('ok');
+  });
+
+  it('serves the spec, Swagger UI and Bull Board', async () => {
+    expect((await fetch(`${api.baseUrl}/openapi.yaml`)).status).toBe(200);
+    expect(await (await fetch(`${api.baseUrl}/docs`)).text()).toMatch(/swagger/i);
+    expect((await fetch(`${api.baseUrl}/admin/queues`)).status).toBe(200);
+  });
+});
+
+describe('when Redis is unreachable', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApi({ redisUrl: 'redis://127.0.0.1:1' });
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  it('answers 503 with Retry-After within 2.5 s and leaves no half-created job', async () => {
+    const started = Date.now();
+    const res = await api.request('POST', '/api/v1/jobs', noopCron);
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBeTruthy();
+    expect(await api.db.models.Job.countDocuments()).toBe(0);
+    expect((await api.request('GET', '/health/ready')).status).toBe(503);
+    expect((await api.request('GET', '/api/v1/jobs')).status).toBe(200);
+  });
+});
