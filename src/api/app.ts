@@ -41,7 +41,8 @@ export function createApp(deps: AppDeps): Koa {
   app.on('error', () => undefined);
 
   app.use(async (ctx, next) => {
-    const requestId = ctx.get('X-Request-Id') || randomUUID();
+    const given = ctx.get('X-Request-Id');
+    const requestId = /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
     ctx.set('X-Request-Id', requestId);
     const started = performance.now();
     await next();

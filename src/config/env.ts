@@ -30,7 +30,6 @@ export const ConfigSchema = z.object({
   HISTORY_BATCH_SIZE: int(500, 1, 10_000),
   COUNTER_FLUSH_INTERVAL_MS: int(1000, 10, 60_000),
   DEFAULT_TIMEOUT_MS: int(30_000, 1, 3_600_000),
-  COMPLETED_JOB_RETENTION: int(0, 0),
   FAILED_JOB_RETENTION: int(1000, 0),
 });
 

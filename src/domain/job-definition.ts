@@ -47,7 +47,12 @@ function checkPayload(registry: HandlerRegistry, handler: string, payload: unkno
   const parsed = h.payloadSchema.safeParse(payload ?? {});
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path], message: issue.message });
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys)
+          ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path, key], message: 'is not a known field' });
+      } else {
+        ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path], message: issue.message });
+      }
     }
   }
 }
@@ -91,5 +96,10 @@ export function payloadErrors(registry: HandlerRegistry, handler: string, payloa
   const h = registry.get(handler);
   if (!h) return [{ path: 'handler', message: 'is not a known handler' }];
   const parsed = h.payloadSchema.safeParse(payload);
-  return parsed.success ? [] : parsed.error.issues.map((i) => ({ path: ['payload', ...i.path].join('.'), message: i.message }));
+  if (parsed.success) return [];
+  return parsed.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: ['payload', ...i.path, k].join('.'), message: 'is not a known field' }))
+      : [{ path: ['payload', ...i.path].join('.'), message: i.message }],
+  );
 }

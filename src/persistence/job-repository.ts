@@ -130,10 +130,11 @@ export class JobRepository {
     await this.models.Job.replaceOne({ _id: toObjectId(id) }, { ...rest, createdAt: previous.createdAt, updatedAt: previous.updatedAt });
   }
 
-  async delete(id: string): Promise<boolean> {
+  /** Deletes the definition (only at `version` when given); false when nothing matched. */
+  async delete(id: string, version?: number): Promise<boolean> {
     const oid = toObjectId(id);
     if (!oid) return false;
-    const res = await this.models.Job.deleteOne({ _id: oid });
+    const res = await this.models.Job.deleteOne(version === undefined ? { _id: oid } : { _id: oid, version });
     return res.deletedCount === 1;
   }
 

@@ -167,7 +167,15 @@ export class JobService {
     this.checkVersion(cur, ifMatch);
     // BullMQ first: if Redis is down nothing changes and the client can retry.
     if (cur.status === 'scheduled') await this.deps.queue.unregister(cur);
-    if (!(await this.deps.jobs.delete(id))) throw new NotFoundError(`Job ${id} does not exist`);
+    if (!(await this.deps.jobs.delete(id, cur.version))) {
+      // It changed between the read and the delete: put its BullMQ side back and let the client decide.
+      const now = await this.deps.jobs.findById(id);
+      if (now?.status === 'scheduled') await this.deps.queue.register(now);
+      if (!now) throw new NotFoundError(`Job ${id} does not exist`);
+      throw ifMatch !== undefined
+        ? new PreconditionFailedError(`Job ${id} was modified concurrently`)
+        : new ConflictError(`Job ${id} was modified concurrently; retry the request`);
+    }
     await this.deps.queue.invalidate(id).catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'invalidation not published'));
   }
 

@@ -202,6 +202,9 @@ export class RunProcessor {
     return {
       ...this.baseRecord(job, def, attempt, due),
       status: 'stalled',
+      // When the abandoned attempt started is not known (its worker died), so no drift is claimed.
+      startedAt: job.processedOn && job.processedOn < now.getTime() && job.attemptsStarted === attempt ? new Date(job.processedOn) : due,
+      driftMs: null,
       finishedAt: now,
       durationMs: null,
       workerId: 'unknown',

@@ -63,6 +63,7 @@ describe('a worker killed mid-job', () => {
       [2, 'succeeded'],
     ]);
     expect(runs[1]!.workerId).not.toBe(owner);
+    expect(runs[0]).toMatchObject({ workerId: 'unknown', driftMs: null, error: { code: 'stalled' } });
     // Recovery: lock expiry (2 s) + stalled check (1 s) + the 3 s job + margin.
     expect(runs[1]!.finishedAt!.getTime() - killedAt).toBeLessThan(2000 + 1000 + 3000 + 3000);
   });

@@ -54,6 +54,7 @@ describe('REST API against real Redis and FerretDB', () => {
     [{ ...noopCron, handler: 'shell' }, 'handler'],
     [{ ...noopCron, handler: 'http', payload: { url: 'ftp://x' } }, 'payload.url'],
     [{ ...noopCron, name: '' }, 'name'],
+    [{ ...noopCron, handler: 'sleep', payload: { durationMs: 5, extra: 1 } }, 'payload.extra'],
   ])('answers 400 problem+json naming the field (%#)', async (body, field) => {
     const res = await api.request('POST', '/api/v1/jobs', body);
     expect(res.status).toBe(400);
@@ -120,6 +121,14 @@ describe('REST API against real Redis and FerretDB', () => {
     expect(await api.queue.queue.getJob(`${id}-v2`)).toBeDefined();
     const badPayload = await api.request('PATCH', `/api/v1/jobs/${id}`, { payload: { unexpected: true } });
     expect(badPayload.status).toBe(400);
+    expect(badPayload.body.errors).toEqual([{ path: 'payload.unexpected', message: 'is not a known field' }]);
+  });
+
+  it('DELETE honours If-Match', async () => {
+    const created = await api.request('POST', '/api/v1/jobs', noopCron);
+    expect((await api.request('DELETE', `/api/v1/jobs/${created.body.id}`, undefined, { 'if-match': '"9"' })).status).toBe(412);
+    expect(await api.queue.queue.getJobScheduler(created.body.id)).toBeDefined();
+    expect((await api.request('DELETE', `/api/v1/jobs/${created.body.id}`, undefined, { 'if-match': '"1"' })).status).toBe(204);
   });
 
   it('DELETE removes the definition and its BullMQ counterpart', async () => {
