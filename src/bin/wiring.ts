@@ -1,15 +1,10 @@
+import { composeApi } from '../api/compose';
 import type { Config } from '../config/env';
-import { createApp } from '../api/app';
 import { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
-import { DeadLetterRepository } from '../persistence/dead-letter-repository';
-import { ExecutionRepository } from '../persistence/execution-repository';
-import { JobRepository } from '../persistence/job-repository';
 import { connectDatabase, type Database } from '../persistence/mongo';
 import { JobQueue } from '../queue/job-queue';
 import { createRedis, withTimeout } from '../queue/redis';
-import { DeadLetterService } from '../services/dead-letter-service';
-import { JobService } from '../services/job-service';
 import { startWorker } from '../worker/worker-runtime';
 import { resolveServices } from './services';
 import type { Stop } from './lifecycle';
@@ -55,20 +50,7 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       const redis = createRedis(services.redisUrl, 'command');
       redis.on('error', () => undefined);
       const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX, failedJobRetention: cfg.FAILED_JOB_RETENTION });
-      const jobs = new JobRepository(db.models);
-      const executions = new ExecutionRepository(db.models);
-      const app = createApp({
-        jobs: new JobService({ jobs, executions, queue, registry, logger, defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS }),
-        deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(db.models), jobs, queue }),
-        executions,
-        registry,
-        queue,
-        logger,
-        health: [
-          { name: 'redis', check: () => queue.ping() },
-          { name: 'mongodb', check: () => db.ping() },
-        ],
-      });
+      const app = composeApi({ db, queue, registry, logger, defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS });
       const server = app.listen(cfg.PORT, cfg.HOST);
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const address = server.address();

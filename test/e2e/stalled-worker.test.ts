@@ -1,22 +1,19 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Database } from '../../src/persistence/mongo';
 import { http, startCluster, type Cluster } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+import { cleanup, newTestContext, openDatabase, openQueue, type TestContext } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
 describe('a worker killed mid-job', () => {
   let ctx: TestContext;
   let db: Database;
   let cluster: Cluster;
-  let redis: Redis;
-  let queue: Queue;
+  let queue: ReturnType<typeof openQueue>['queue'];
+  let closeQueue: () => Promise<void>;
 
   beforeAll(async () => {
     ctx = newTestContext();
     db = await openDatabase(ctx);
-    redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
-    queue = new Queue('jobs', { connection: redis, prefix: ctx.prefix });
+    ({ queue, close: closeQueue } = openQueue(ctx));
     cluster = await startCluster({
       REDIS_URL: ctx.redisUrl,
       MONGODB_URL: ctx.mongoUrl,
@@ -28,8 +25,7 @@ describe('a worker killed mid-job', () => {
   });
   afterAll(async () => {
     await cluster?.stop();
-    await queue.close();
-    redis.disconnect();
+    await closeQueue();
     await cleanup(ctx, db);
   });
 

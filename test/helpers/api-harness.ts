@@ -1,16 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/api/app';
+import { composeApi } from '../../src/api/compose';
 import { HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
-import { DeadLetterRepository } from '../../src/persistence/dead-letter-repository';
-import { ExecutionRepository } from '../../src/persistence/execution-repository';
-import { JobRepository } from '../../src/persistence/job-repository';
 import type { Database } from '../../src/persistence/mongo';
 import { JobQueue } from '../../src/queue/job-queue';
 import { createRedis } from '../../src/queue/redis';
-import { DeadLetterService } from '../../src/services/dead-letter-service';
-import { JobService } from '../../src/services/job-service';
 import { checkResponse } from './contract';
 import { cleanup, newTestContext, openDatabase, type TestContext } from './services';
 
@@ -40,21 +35,7 @@ export async function startApi(opts: { redisUrl?: string } = {}): Promise<ApiHar
   redis.on('error', () => undefined);
   const queue = new JobQueue(redis, { prefix: ctx.prefix, failedJobRetention: 100 });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const registry = new HandlerRegistry();
-  const jobs = new JobRepository(db.models);
-  const executions = new ExecutionRepository(db.models);
-  const app = createApp({
-    jobs: new JobService({ jobs, executions, queue, registry, logger, defaultTimeoutMs: 30_000 }),
-    deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(db.models), jobs, queue }),
-    executions,
-    registry,
-    queue,
-    logger,
-    health: [
-      { name: 'redis', check: () => queue.ping() },
-      { name: 'mongodb', check: () => db.ping() },
-    ],
-  });
+  const app = composeApi({ db, queue, registry: new HandlerRegistry(), logger, defaultTimeoutMs: 30_000 });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { QUEUE_NAME } from '../../src/queue/job-queue';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
 
 /** The servers global-setup started, with a fresh database and queue prefix for each caller. */
@@ -48,4 +50,17 @@ export async function cleanup(ctx: TestContext, db?: Database): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/** A BullMQ Queue on the test's prefix, for looking at jobs from a test. */
+export function openQueue(ctx: TestContext): { queue: Queue; close(): Promise<void> } {
+  const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(QUEUE_NAME, { connection: redis, prefix: ctx.prefix });
+  return {
+    queue,
+    async close() {
+      await queue.close();
+      redis.disconnect();
+    },
+  };
 }
