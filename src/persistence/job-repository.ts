@@ -137,25 +137,6 @@ export class JobRepository {
     const res = await this.models.Job.deleteOne(version === undefined ? { _id: oid } : { _id: oid, version });
     return res.deletedCount === 1;
   }
-
-  /** Active definitions (scheduled), for reconciliation, streamed in _id order. */
-  async *active(batchSize = 500): AsyncGenerator<JobDefinition> {
-    let after: Types.ObjectId | undefined;
-    for (;;) {
-      const filter: QueryFilter<JobDoc> = { status: 'scheduled' };
-      if (after) filter._id = { $gt: after };
-      const docs = await this.models.Job.find(filter).sort({ _id: 1 }).limit(batchSize).lean<JobDoc[]>();
-      for (const d of docs) yield toJobDefinition(d);
-      if (docs.length < batchSize) return;
-      after = docs[docs.length - 1]!._id;
-    }
-  }
-
-  async existingIds(ids: string[]): Promise<Set<string>> {
-    const oids = ids.map(toObjectId).filter((o): o is Types.ObjectId => o !== null);
-    const docs = await this.models.Job.find({ _id: { $in: oids } }, { _id: 1, status: 1, version: 1 }).lean<JobDoc[]>();
-    return new Set(docs.map((d) => d._id.toHexString()));
-  }
 }
 
 export type { CreateJobInput };

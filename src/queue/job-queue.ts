@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { UnavailableError } from '../domain/errors';
 import type { JobDefinition, Trigger } from '../domain/job-definition';
 import { isRepeating } from '../domain/schedule';
+import { withTimeout } from './redis';
 
 export const QUEUE_NAME = 'jobs';
 export const INVALIDATION_CHANNEL = 'definitions';
@@ -57,19 +58,12 @@ export class JobQueue {
     };
   }
 
+  /** Runs a Redis operation with a deadline; any failure becomes a 503-mapped UnavailableError. */
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${REDIS_TIMEOUT_MS} ms`)), REDIS_TIMEOUT_MS);
-        }),
-      ]);
+      return await withTimeout(fn(), REDIS_TIMEOUT_MS, `${what}: Redis`);
     } catch (err) {
       throw new UnavailableError(`Redis is unavailable (${what})`, 5, { cause: err });
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,37 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Database } from '../../src/persistence/mongo';
-import { http, startCluster, type Cluster } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+import { http } from '../helpers/processes';
+import { useCluster } from '../helpers/e2e';
 import { waitFor } from '../helpers/wait-for';
 
 /** The API and 3 worker processes, spawned for real, against the test Redis and FerretDB. */
 describe('engine end to end (API + 3 workers as processes)', () => {
-  let ctx: TestContext;
-  let db: Database;
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    ctx = newTestContext();
-    db = await openDatabase(ctx);
-    cluster = await startCluster({
-      REDIS_URL: ctx.redisUrl,
-      MONGODB_URL: ctx.mongoUrl,
-      QUEUE_PREFIX: ctx.prefix,
-      WORKER_CONCURRENCY: '50',
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      HTTP_ALLOW_PRIVATE_NETWORKS: 'true',
-      COUNTER_FLUSH_INTERVAL_MS: '200',
-    });
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-    await cleanup(ctx, db);
+  const e = useCluster({
+    WORKER_CONCURRENCY: '50',
+    WORKER_LOCK_DURATION_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    HTTP_ALLOW_PRIVATE_NETWORKS: 'true',
+    COUNTER_FLUSH_INTERVAL_MS: '200',
   });
 
-  const post = (body: unknown) => http(cluster.baseUrl, 'POST', '/api/v1/jobs', body);
-  const executions = (jobId: string) => db.models.Execution.find({ jobId }).sort({ startedAt: 1 }).lean();
+  const post = (body: unknown) => http(e.cluster.baseUrl, 'POST', '/api/v1/jobs', body);
+  const executions = (jobId: string) => e.db.models.Execution.find({ jobId }).sort({ startedAt: 1 }).lean();
 
   it('runs 200 one-time jobs due within 2 s exactly once each', async () => {
     const base = Date.now() + 1500;
@@ -47,19 +31,19 @@ describe('engine end to end (API + 3 workers as processes)', () => {
         ids.push(c.body.id);
       }
     }
-    await waitFor('200 execution records', async () => (await db.models.Execution.countDocuments({ jobId: { $in: ids } })) >= 200, {
+    await waitFor('200 execution records', async () => (await e.db.models.Execution.countDocuments({ jobId: { $in: ids } })) >= 200, {
       timeoutMs: 20_000,
       intervalMs: 200,
     });
     await waitFor(
       '200 completed definitions',
-      async () => (await db.models.Job.countDocuments({ _id: { $in: ids }, status: 'completed' })) === 200,
+      async () => (await e.db.models.Job.countDocuments({ _id: { $in: ids }, status: 'completed' })) === 200,
       {
         timeoutMs: 10_000,
         intervalMs: 200,
       },
     );
-    const records = await db.models.Execution.find({ jobId: { $in: ids } }).lean();
+    const records = await e.db.models.Execution.find({ jobId: { $in: ids } }).lean();
     expect(records).toHaveLength(200);
     expect(new Set(records.map((r) => String(r.jobId))).size).toBe(200);
     expect(records.every((r) => r.status === 'succeeded' && r.attempt === 1)).toBe(true);
@@ -78,7 +62,7 @@ describe('engine end to end (API + 3 workers as processes)', () => {
     const id = created.body.id;
     const entry = await waitFor(
       'a dead-letter entry',
-      async () => (await http(cluster.baseUrl, 'GET', `/api/v1/dead-letter?jobId=${id}`)).body.items[0],
+      async () => (await http(e.cluster.baseUrl, 'GET', `/api/v1/dead-letter?jobId=${id}`)).body.items[0],
     );
     const runs = await executions(id);
     expect(runs.map((r) => [r.attempt, r.status])).toEqual([
@@ -91,13 +75,16 @@ describe('engine end to end (API + 3 workers as processes)', () => {
     expect(gap1).toBeGreaterThanOrEqual(400);
     expect(gap2).toBeGreaterThan(gap1);
     expect(entry).toMatchObject({ reason: 'failed', attempts: 3, lastExecutionId: runs[2]!._id });
-    await waitFor('the job to be failed', async () => (await http(cluster.baseUrl, 'GET', `/api/v1/jobs/${id}`)).body.status === 'failed');
+    await waitFor(
+      'the job to be failed',
+      async () => (await http(e.cluster.baseUrl, 'GET', `/api/v1/jobs/${id}`)).body.status === 'failed',
+    );
 
-    const retry = await http(cluster.baseUrl, 'POST', `/api/v1/dead-letter/${entry.id}/retry`);
+    const retry = await http(e.cluster.baseUrl, 'POST', `/api/v1/dead-letter/${entry.id}/retry`);
     expect(retry.status).toBe(202);
     await waitFor('the retried run', async () => (await executions(id)).some((r) => r.trigger === 'dead-letter-retry'));
-    expect((await http(cluster.baseUrl, 'POST', `/api/v1/dead-letter/${entry.id}/retry`)).status).toBe(409);
-    expect((await http(cluster.baseUrl, 'GET', `/api/v1/dead-letter/${entry.id}`)).body.state).toBe('retried');
+    expect((await http(e.cluster.baseUrl, 'POST', `/api/v1/dead-letter/${entry.id}/retry`)).status).toBe(409);
+    expect((await http(e.cluster.baseUrl, 'GET', `/api/v1/dead-letter/${entry.id}`)).body.state).toBe('retried');
   });
 
   it('fires a */1 cron job at least 3 times in 4 s and stops while paused', async () => {
@@ -105,7 +92,7 @@ describe('engine end to end (API + 3 workers as processes)', () => {
     const created = await post({ name: 'every second', handler: 'noop', schedule: { kind: 'cron', expression: '*/1 * * * * *' } });
     const id = created.body.id;
     await waitFor('3 cron runs', async () => (await executions(id)).length >= 3, { timeoutMs: 4000 - (Date.now() - started) + 500 });
-    const paused = await http(cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/pause`);
+    const paused = await http(e.cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/pause`);
     expect(paused.body.status).toBe('paused');
     const pausedAt = Date.now();
     // Nothing may start after the pause: watch for 2.5 s (more than two slots).
@@ -121,9 +108,9 @@ describe('engine end to end (API + 3 workers as processes)', () => {
     const created = await post({ name: 'interval', handler: 'noop', schedule: { kind: 'interval', everyMs: 1000 } });
     const id = created.body.id;
     await waitFor('a first run', async () => (await executions(id)).length >= 1);
-    await http(cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/pause`);
+    await http(e.cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/pause`);
     const resumedAt = Date.now();
-    const resumed = await http(cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/resume`);
+    const resumed = await http(e.cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/resume`);
     expect(resumed.body.status).toBe('scheduled');
     await waitFor('runs after resume', async () => (await executions(id)).filter((r) => r.startedAt.getTime() >= resumedAt).length >= 2, {
       timeoutMs: 5000,
@@ -169,7 +156,7 @@ describe('engine end to end (API + 3 workers as processes)', () => {
       });
       await waitFor(
         'a dead-letter entry',
-        async () => (await http(cluster.baseUrl, 'GET', `/api/v1/dead-letter?jobId=${created.body.id}`)).body.items[0],
+        async () => (await http(e.cluster.baseUrl, 'GET', `/api/v1/dead-letter?jobId=${created.body.id}`)).body.items[0],
       );
       const runs = await executions(created.body.id);
       expect(runs.map((r) => [r.attempt, r.status, (r.error as { code: string }).code])).toEqual([[1, 'failed', 'http-404']]);

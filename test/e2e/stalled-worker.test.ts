@@ -1,36 +1,12 @@
-import type { Database } from '../../src/persistence/mongo';
-import { http, startCluster, type Cluster } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, openQueue, type TestContext } from '../helpers/services';
+import { http } from '../helpers/processes';
+import { useCluster } from '../helpers/e2e';
 import { waitFor } from '../helpers/wait-for';
 
 describe('a worker killed mid-job', () => {
-  let ctx: TestContext;
-  let db: Database;
-  let cluster: Cluster;
-  let queue: ReturnType<typeof openQueue>['queue'];
-  let closeQueue: () => Promise<void>;
-
-  beforeAll(async () => {
-    ctx = newTestContext();
-    db = await openDatabase(ctx);
-    ({ queue, close: closeQueue } = openQueue(ctx));
-    cluster = await startCluster({
-      REDIS_URL: ctx.redisUrl,
-      MONGODB_URL: ctx.mongoUrl,
-      QUEUE_PREFIX: ctx.prefix,
-      WORKER_LOCK_DURATION_MS: '2000',
-      WORKER_STALLED_INTERVAL_MS: '1000',
-      WORKER_MAX_STALLED_COUNT: '1',
-    });
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-    await closeQueue();
-    await cleanup(ctx, db);
-  });
+  const e = useCluster({ WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', WORKER_MAX_STALLED_COUNT: '1' });
 
   it('does not lose the job: another worker completes it and the history shows the stalled attempt', async () => {
-    const created = await http(cluster.baseUrl, 'POST', '/api/v1/jobs', {
+    const created = await http(e.cluster.baseUrl, 'POST', '/api/v1/jobs', {
       name: 'slow',
       handler: 'sleep',
       payload: { durationMs: 3000 },
@@ -39,17 +15,17 @@ describe('a worker killed mid-job', () => {
     expect(created.status).toBe(201);
     const runId = `${created.body.id}-v1`;
     const owner = await waitFor('the job to be taken by a worker', async () => {
-      const job = await queue.getJob(runId);
+      const job = await e.queue.getJob(runId);
       return job?.processedBy;
     });
-    const victim = cluster.workers.find((w) => w.name === owner)!;
+    const victim = e.cluster.workers.find((w) => w.name === owner)!;
     const killedAt = Date.now();
     await victim.kill('SIGKILL');
 
     const runs = await waitFor(
       'a stalled attempt and a successful retry',
       async () => {
-        const r = await db.models.Execution.find({ jobId: created.body.id }).sort({ attempt: 1 }).lean();
+        const r = await e.db.models.Execution.find({ jobId: created.body.id }).sort({ attempt: 1 }).lean();
         return r.some((x) => x.status === 'succeeded') && r;
       },
       { timeoutMs: 20_000, intervalMs: 200 },
