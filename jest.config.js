@@ -1,15 +1,23 @@
-/** Three projects: unit (pure logic), integration (real Redis + FerretDB), e2e (spawned processes). */
+/**
+ * Projects: unit (pure logic), integration (real Redis + FerretDB), e2e (spawned processes),
+ * fault (processes and servers killed, stopped and restarted; each test prints its figure).
+ * `npm run test:long` runs the long suites (soak and anything over a minute) instead: test/long.
+ */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+const long = process.env.TOCK_TEST_LONG === '1';
 
 module.exports = {
-  testTimeout: 60_000,
+  testTimeout: long ? 1_800_000 : 120_000,
   forceExit: true,
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
-  projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
-  ],
+  projects: long
+    ? [{ ...common, displayName: 'long', testMatch: ['<rootDir>/test/long/**/*.test.ts'] }]
+    : [
+        { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+        { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+        { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+        { ...common, displayName: 'fault', testMatch: ['<rootDir>/test/fault/**/*.test.ts'] },
+      ],
 };

@@ -31,6 +31,12 @@ export const ConfigSchema = z.object({
   COUNTER_FLUSH_INTERVAL_MS: int(1000, 10, 60_000),
   DEFAULT_TIMEOUT_MS: int(30_000, 1, 3_600_000),
   FAILED_JOB_RETENTION: int(1000, 0),
+  HISTORY_MAX_BUFFERED: int(100_000, 1000),
+  RECONCILE_INTERVAL_MS: int(30_000, 0),
+  REDIS_ALLOW_EVICTION: bool(false),
+  EXECUTION_RETENTION_DAYS: int(30, 0),
+  EXECUTION_RETENTION_PER_JOB: int(1000, 0),
+  RETENTION_INTERVAL_MS: int(60_000, 1000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
