@@ -4,8 +4,15 @@ import { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import { connectDatabase, type Database } from '../persistence/mongo';
 import { JobQueue } from '../queue/job-queue';
-import { createRedis, withTimeout } from '../queue/redis';
+import { createRedis, evictionPolicyError, maxmemoryPolicy, withTimeout } from '../queue/redis';
 import { startWorker } from '../worker/worker-runtime';
+import { ExecutionRepository } from '../persistence/execution-repository';
+import { JobRepository } from '../persistence/job-repository';
+import { Leases } from '../queue/leases';
+import { Reconciler } from '../services/reconciler';
+import { runPeriodically } from '../services/periodic';
+import { Retention } from '../services/retention';
+import type { Redis } from 'ioredis';
 import { resolveServices } from './services';
 import type { Stop } from './lifecycle';
 
@@ -17,19 +24,59 @@ async function connectMongo(url: string, ensureIndexes: boolean): Promise<Databa
   }
 }
 
-async function checkRedis(url: string): Promise<void> {
+async function checkRedis(url: string, checkEviction: boolean, allowEviction: boolean): Promise<void> {
   const probe = createRedis(url, 'command', { enableOfflineQueue: true, retryStrategy: () => null });
+  let policy: string | null;
   try {
     await withTimeout(probe.ping(), 3000, 'ping');
+    policy = checkEviction ? await withTimeout(maxmemoryPolicy(probe), 3000, 'INFO memory') : null;
   } catch (err) {
     throw new Error(`Redis at ${redact(url)} did not answer: ${(err as Error).message}`, { cause: err });
   } finally {
     probe.disconnect();
   }
+  const error = evictionPolicyError(policy, allowEviction);
+  if (error) throw new Error(`Redis at ${redact(url)}: ${error}`);
 }
 
 function redact(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/**
+ * Background upkeep that every process offers and one at a time performs (Redis leases): the
+ * reconciler (at start, every RECONCILE_INTERVAL_MS, and as soon as Redis is back after an
+ * outage) and history retention.
+ */
+function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; redis: Redis; logger: Logger }): Stop {
+  const logger = deps.logger.child({ component: 'maintenance' });
+  const leases = new Leases(deps.redis, `${cfg.QUEUE_PREFIX}:lock`, 60_000);
+  const reconciler = new Reconciler({
+    jobs: new JobRepository(deps.db.models),
+    executions: new ExecutionRepository(deps.db.models),
+    queue: deps.queue,
+    leases,
+    logger,
+  });
+  const retention = new Retention(
+    { models: deps.db.models, leases, logger },
+    { maxAgeDays: cfg.EXECUTION_RETENTION_DAYS, perJob: cfg.EXECUTION_RETENTION_PER_JOB },
+  );
+  const reconcile = runPeriodically('reconcile', cfg.RECONCILE_INTERVAL_MS, () => reconciler.run(), logger);
+  const trim = runPeriodically('retention', cfg.RETENTION_INTERVAL_MS, () => retention.run(), logger);
+  let lost = false;
+  const onClose = () => (lost = true);
+  const onReady = () => {
+    if (!lost) return;
+    lost = false;
+    logger.info('Redis is back: reconciling');
+    reconcile.kick();
+  };
+  deps.redis.on('close', onClose).on('ready', onReady);
+  return async () => {
+    deps.redis.off('close', onClose).off('ready', onReady);
+    await Promise.all([reconcile.stop(), trim.stop()]);
+  };
 }
 
 /** Starts the API and/or a worker in this process, against configured or embedded services. */
@@ -37,19 +84,24 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
   const services = await resolveServices(cfg, logger);
   const stops: Stop[] = [services.stop];
   try {
-    await checkRedis(services.redisUrl);
+    await checkRedis(services.redisUrl, parts.worker, cfg.REDIS_ALLOW_EVICTION);
     const db = await connectMongo(services.mongoUrl, parts.api);
     stops.unshift(() => db.close());
     const registry = new HandlerRegistry();
+
+    const redis = createRedis(services.redisUrl, 'command');
+    redis.on('error', () => undefined);
+    const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX, failedJobRetention: cfg.FAILED_JOB_RETENTION });
+    stops.unshift(async () => {
+      await queue.close();
+      redis.disconnect();
+    });
 
     if (parts.worker) {
       const worker = await startWorker(cfg, { redisUrl: services.redisUrl, db, registry, logger });
       stops.unshift(() => worker.close());
     }
     if (parts.api) {
-      const redis = createRedis(services.redisUrl, 'command');
-      redis.on('error', () => undefined);
-      const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX, failedJobRetention: cfg.FAILED_JOB_RETENTION });
       const app = composeApi({ db, queue, registry, logger, defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS });
       const server = app.listen(cfg.PORT, cfg.HOST);
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
@@ -61,10 +113,9 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       stops.unshift(async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        await queue.close();
-        redis.disconnect();
       });
     }
+    stops.unshift(startMaintenance(cfg, { db, queue, redis, logger }));
   } catch (err) {
     for (const stop of stops) await stop().catch(() => undefined);
     throw err;

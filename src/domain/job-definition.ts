@@ -6,7 +6,7 @@ import { ScheduleSchema, type Schedule } from './schedule';
 export const JOB_STATUSES = ['scheduled', 'paused', 'completed', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const EXECUTION_STATUSES = ['running', 'succeeded', 'failed', 'stalled'] as const;
+export const EXECUTION_STATUSES = ['running', 'succeeded', 'failed', 'stalled', 'skipped'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export const TRIGGERS = ['schedule', 'manual', 'dead-letter-retry'] as const;

@@ -33,10 +33,19 @@ export function cronExpressionError(expression: string, timezone?: string): stri
   }
 }
 
+export const MISFIRE_POLICIES = ['skip', 'runOnce'] as const;
+export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
+export const OVERLAP_POLICIES = ['allow', 'forbid'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
 const repeatBounds = {
   startAt: isoWithOffset.optional(),
   endAt: isoWithOffset.optional(),
   limit: z.number().int().min(1).max(1_000_000).optional(),
+  /** An occurrence that starts later than the misfire grace: `skip` it (default) or run it once. */
+  misfire: z.enum(MISFIRE_POLICIES).optional(),
+  /** An occurrence due while the previous one still runs: run it too (`allow`, default) or skip it. */
+  overlap: z.enum(OVERLAP_POLICIES).optional(),
 };
 
 export const OnceSchedule = z.strictObject({ kind: z.literal('once'), runAt: isoWithOffset });

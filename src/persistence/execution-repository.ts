@@ -74,4 +74,10 @@ export class ExecutionRepository {
     const docs = await this.models.Execution.find({ _id: { $in: ids } }, { _id: 1 }).lean<ExecutionDoc[]>();
     return new Set(docs.map((d) => d._id));
   }
+
+  /** Which of these run ids have at least one execution record. */
+  async runIdsWithRecords(runIds: string[]): Promise<Set<string>> {
+    const docs = await this.models.Execution.find({ runId: { $in: runIds } }, { runId: 1, _id: 0 }).lean<{ runId: string }[]>();
+    return new Set(docs.map((d) => d.runId));
+  }
 }

@@ -1,4 +1,5 @@
 import { isValidObjectId, Types, type QueryFilter, type SortOrder } from 'mongoose';
+import { ValidationError } from '../domain/errors';
 import type { CreateJobInput, JobDefinition, JobStatus } from '../domain/job-definition';
 import type { ScheduleKind } from '../domain/schedule';
 import { decodeCursor, encodeCursor, invalidCursor, type Page } from './cursor';
@@ -80,12 +81,90 @@ export function buildListQuery(f: Omit<JobListFilter, 'limit'>): ListQuery {
   return { filter, sort: { _id: -1 } };
 }
 
+/** Server codes for a document the store refuses (BadValue, e.g. FerretDB's nested arrays). */
+const REJECTED_CODES = new Set([2, 17419, 17260]);
+
+/** A document the server (or the BSON encoder) refuses to store, as a 400 instead of a 500. */
+export function storeRejection(err: unknown): ValidationError | null {
+  const e = err as { name?: string; code?: unknown; message?: string; errmsg?: string };
+  const rejected = e?.name === 'BSONError' || (typeof e?.code === 'number' && REJECTED_CODES.has(e.code));
+  if (!rejected) return null;
+  const reason = String(e.errmsg ?? e.message ?? 'rejected').slice(0, 300);
+  return new ValidationError('The definition cannot be stored', [{ path: '(root)', message: `was refused by the store: ${reason}` }]);
+}
+
+export interface InsertManyResult {
+  /** The stored definitions, each with the index of its input. */
+  inserted: { index: number; def: JobDefinition }[];
+  /** Inputs the store refused, by index. */
+  rejected: { index: number; error: ValidationError }[];
+}
+
+function newJobDoc(job: NewJob, now: Date) {
+  return {
+    _id: new Types.ObjectId(),
+    ...job,
+    lastRunAt: null,
+    lastExecutionStatus: null,
+    runCount: 0,
+    failureCount: 0,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export class JobRepository {
   constructor(private readonly models: Models) {}
 
   async create(job: NewJob): Promise<JobDefinition> {
-    const doc = await this.models.Job.create({ ...job, version: 1, runCount: 0, failureCount: 0 });
-    return toJobDefinition(doc.toObject() as JobDoc);
+    try {
+      const doc = await this.models.Job.create({ ...job, version: 1, runCount: 0, failureCount: 0 });
+      return toJobDefinition(doc.toObject() as JobDoc);
+    } catch (err) {
+      throw storeRejection(err) ?? err;
+    }
+  }
+
+  /**
+   * One unordered insertMany for many definitions (documents built here, ids chosen up front, no
+   * mongoose hydration). Per-document refusals come back by index; any other failure (the server is
+   * unreachable) deletes whatever part of the batch may have been written and rethrows.
+   */
+  async insertMany(jobs: NewJob[], now = new Date()): Promise<InsertManyResult> {
+    const docs = jobs.map((job) => newJobDoc(job, now));
+    const failed = new Map<number, ValidationError>();
+    try {
+      await this.models.Job.collection.insertMany(docs, { ordered: false });
+    } catch (err) {
+      const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+      const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
+        index: number;
+        code?: number;
+        errmsg?: string;
+      }[];
+      const rejections = list.map((w) => [w.index, storeRejection({ code: w.code, errmsg: w.errmsg })] as const);
+      if (list.length === 0 || rejections.some(([, r]) => r === null)) {
+        await this.deleteMany(docs.map((d) => d._id.toHexString())).catch(() => undefined);
+        throw err;
+      }
+      for (const [index, rejection] of rejections) failed.set(index, rejection!);
+    }
+    const result: InsertManyResult = { inserted: [], rejected: [] };
+    docs.forEach((doc, index) => {
+      const rejection = failed.get(index);
+      if (rejection) result.rejected.push({ index, error: rejection });
+      else result.inserted.push({ index, def: toJobDefinition(doc as unknown as JobDoc) });
+    });
+    return result;
+  }
+
+  /** Deletes definitions by id in one command; returns how many were deleted. */
+  async deleteMany(ids: string[]): Promise<number> {
+    const oids = ids.map(toObjectId).filter((o): o is Types.ObjectId => o !== null);
+    if (oids.length === 0) return 0;
+    const res = await this.models.Job.deleteMany({ _id: { $in: oids } });
+    return res.deletedCount;
   }
 
   async findById(id: string): Promise<JobDefinition | null> {
@@ -120,7 +199,9 @@ export class JobRepository {
       { _id: oid, version: expectedVersion },
       { $set: set, $inc: { version: 1 } },
       { returnDocument: 'after', lean: true },
-    );
+    ).catch((err: unknown) => {
+      throw storeRejection(err) ?? err;
+    });
     return doc ? toJobDefinition(doc as JobDoc) : null;
   }
 
@@ -136,6 +217,12 @@ export class JobRepository {
     if (!oid) return false;
     const res = await this.models.Job.deleteOne(version === undefined ? { _id: oid } : { _id: oid, version });
     return res.deletedCount === 1;
+  }
+
+  /** Every scheduled definition (what must have a BullMQ counterpart). */
+  async listActive(): Promise<JobDefinition[]> {
+    const docs = await this.models.Job.find({ status: 'scheduled' }).sort({ status: 1, _id: -1 }).lean<JobDoc[]>();
+    return docs.map(toJobDefinition);
   }
 }
 

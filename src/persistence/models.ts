@@ -32,6 +32,7 @@ jobSchema.index({ nextRunAt: 1, _id: 1 }, { name: 'jobs_nextRunAt_id' });
 jobSchema.index({ status: 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_status_nextRunAt_id' });
 jobSchema.index({ handler: 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_handler_nextRunAt_id' });
 jobSchema.index({ 'schedule.kind': 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_kind_nextRunAt_id' });
+jobSchema.index({ lastRunAt: 1 }, { name: 'jobs_lastRunAt' });
 
 const executionSchema = new Schema(
   {
@@ -54,6 +55,8 @@ const executionSchema = new Schema(
 );
 executionSchema.index({ jobId: 1, startedAt: -1, _id: -1 }, { name: 'executions_jobId_startedAt' });
 executionSchema.index({ jobId: 1, status: 1, startedAt: -1, _id: -1 }, { name: 'executions_jobId_status_startedAt' });
+executionSchema.index({ runId: 1 }, { name: 'executions_runId' });
+executionSchema.index({ finishedAt: 1 }, { name: 'executions_finishedAt' });
 
 const deadLetterSchema = new Schema(
   {
@@ -77,14 +80,37 @@ const deadLetterSchema = new Schema(
 deadLetterSchema.index({ state: 1, failedAt: -1, _id: -1 }, { name: 'deadletters_state_failedAt' });
 deadLetterSchema.index({ jobId: 1, state: 1, failedAt: -1, _id: -1 }, { name: 'deadletters_jobId_state_failedAt' });
 
+/**
+ * Idempotency-Key records: `_id` is `<scope> <key>`, so the unique `_id` index (which FerretDB
+ * enforces too) lets exactly one request claim a key. No TTL index (FerretDB has none): expired
+ * records are pruned by `expiresAt`, which MongoDB serves from the named index.
+ */
+const idempotencySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    fingerprint: { type: String, required: true },
+    state: { type: String, enum: ['pending', 'done'], required: true },
+    owner: { type: String, required: true },
+    lockedUntil: { type: Date, required: true },
+    expiresAt: { type: Date, required: true },
+    status: { type: Number, default: null },
+    headers: { type: Schema.Types.Mixed, default: null },
+    body: { type: String, default: null },
+  },
+  { collection: 'idempotencykeys', versionKey: false, minimize: false },
+);
+idempotencySchema.index({ expiresAt: 1 }, { name: 'idempotencykeys_expiresAt' });
+
 export type JobDoc = InferSchemaType<typeof jobSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
 export type ExecutionDoc = InferSchemaType<typeof executionSchema>;
 export type DeadLetterDoc = InferSchemaType<typeof deadLetterSchema>;
+export type IdempotencyDoc = InferSchemaType<typeof idempotencySchema>;
 
 export interface Models {
   Job: Model<JobDoc>;
   Execution: Model<ExecutionDoc>;
   DeadLetter: Model<DeadLetterDoc>;
+  Idempotency: Model<IdempotencyDoc>;
 }
 
 export function createModels(conn: Connection): Models {
@@ -92,8 +118,9 @@ export function createModels(conn: Connection): Models {
     Job: conn.model<JobDoc>('Job', jobSchema as unknown as Schema<JobDoc>),
     Execution: conn.model<ExecutionDoc>('Execution', executionSchema as unknown as Schema<ExecutionDoc>),
     DeadLetter: conn.model<DeadLetterDoc>('DeadLetter', deadLetterSchema as unknown as Schema<DeadLetterDoc>),
+    Idempotency: conn.model<IdempotencyDoc>('Idempotency', idempotencySchema as unknown as Schema<IdempotencyDoc>),
   };
 }
 
-export const SCHEMAS = { jobs: jobSchema, executions: executionSchema, deadletters: deadLetterSchema };
+export const SCHEMAS = { jobs: jobSchema, executions: executionSchema, deadletters: deadLetterSchema, idempotencykeys: idempotencySchema };
 export { Types };

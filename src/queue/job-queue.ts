@@ -8,6 +8,9 @@ import { withTimeout } from './redis';
 export const QUEUE_NAME = 'jobs';
 export const INVALIDATION_CHANNEL = 'definitions';
 const REDIS_TIMEOUT_MS = 2000;
+const PAGE = 500;
+/** Finished one-time jobs stay in Redis this long, so that a reconciler never adds one twice. */
+const ONCE_KEEP_COMPLETED_S = 3600;
 
 /** What a BullMQ job carries: ids and a version, never the payload (secrets stay out of Redis). */
 export interface RunData {
@@ -21,6 +24,15 @@ export interface RunData {
 export interface QueueSettings {
   prefix: string;
   failedJobRetention: number;
+}
+
+/** A Job Scheduler in Redis, as the reconciler compares it with its definition. */
+export interface SchedulerState {
+  id: string;
+  version: number | null;
+  every?: number;
+  pattern?: string;
+  tz?: string;
 }
 
 export function onceJobId(def: Pick<JobDefinition, 'id' | 'version'>): string {
@@ -59,9 +71,9 @@ export class JobQueue {
   }
 
   /** Runs a Redis operation with a deadline; any failure becomes a 503-mapped UnavailableError. */
-  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async guard<T>(what: string, fn: () => Promise<T>, timeoutMs = REDIS_TIMEOUT_MS): Promise<T> {
     try {
-      return await withTimeout(fn(), REDIS_TIMEOUT_MS, `${what}: Redis`);
+      return await withTimeout(fn(), timeoutMs, `${what}: Redis`);
     } catch (err) {
       throw new UnavailableError(`Redis is unavailable (${what})`, 5, { cause: err });
     }
@@ -70,23 +82,75 @@ export class JobQueue {
   /** Creates or updates the counterpart of an active definition; returns its next run time. */
   register(def: JobDefinition, now = Date.now()): Promise<Date | null> {
     return this.guard('register', async () => {
-      const data: RunData = { d: def.id, v: def.version, t: 'schedule' };
-      const s = def.schedule;
-      if (isRepeating(s)) {
-        const job = await this.queue.upsertJobScheduler(
-          def.id,
-          s.kind === 'interval'
-            ? { every: s.everyMs, startDate: s.startAt, endDate: s.endAt, limit: s.limit }
-            : { pattern: s.expression.trim(), tz: s.timezone ?? 'UTC', startDate: s.startAt, endDate: s.endAt, limit: s.limit },
-          { name: 'run', data, opts: this.jobOptions(def) },
-        );
-        const slot = slotFromJobId(job?.id);
-        return slot === null ? null : new Date(slot);
-      }
-      const runAt = def.dueAt?.getTime() ?? (s.kind === 'once' ? Date.parse(s.runAt) : now + s.delayMs);
-      await this.queue.add('run', data, { ...this.jobOptions(def), jobId: onceJobId(def), delay: Math.max(0, runAt - now) });
-      return new Date(Math.max(runAt, now));
+      if (isRepeating(def.schedule)) return this.upsertScheduler(def);
+      const { data, opts, runAt } = this.onceJob(def, now);
+      await this.queue.add('run', data, opts);
+      return new Date(runAt);
     });
+  }
+
+  private async upsertScheduler(def: JobDefinition): Promise<Date | null> {
+    const s = def.schedule;
+    if (!isRepeating(s)) throw new Error(`${def.id} is not repeating`);
+    const data: RunData = { d: def.id, v: def.version, t: 'schedule' };
+    const job = await this.queue.upsertJobScheduler(
+      def.id,
+      s.kind === 'interval'
+        ? { every: s.everyMs, startDate: s.startAt, endDate: s.endAt, limit: s.limit }
+        : { pattern: s.expression.trim(), tz: s.timezone ?? 'UTC', startDate: s.startAt, endDate: s.endAt, limit: s.limit },
+      { name: 'run', data, opts: this.jobOptions(def) },
+    );
+    const slot = slotFromJobId(job?.id);
+    return slot === null ? null : new Date(slot);
+  }
+
+  /** The delayed BullMQ job of a one-time definition (id `<defId>-v<version>`), due at `runAt`. */
+  private onceJob(def: JobDefinition, now: number): { data: RunData; opts: JobsOptions; runAt: number } {
+    const s = def.schedule;
+    const due = def.dueAt?.getTime() ?? (s.kind === 'once' ? Date.parse(s.runAt) : s.kind === 'delay' ? now + s.delayMs : now);
+    const opts = { ...this.jobOptions(def), removeOnComplete: { age: ONCE_KEEP_COMPLETED_S } };
+    return {
+      data: { d: def.id, v: def.version, t: 'schedule' },
+      opts: { ...opts, jobId: onceJobId(def), delay: Math.max(0, due - now) },
+      runAt: Math.max(due, now),
+    };
+  }
+
+  /**
+   * Registers many new definitions in few round trips: every one-time definition in ONE addBulk
+   * (all or none), the repeating ones with one upsertJobScheduler each (BullMQ has no bulk form),
+   * at most `concurrency` at a time. After the first failure the remaining ones are not tried (Redis
+   * is down: fail fast instead of waiting out a timeout per definition). Returns the error of each
+   * definition that is not registered, by id; the caller undoes those.
+   */
+  async registerMany(defs: JobDefinition[], now = Date.now(), concurrency = 16): Promise<Map<string, UnavailableError>> {
+    const failed = new Map<string, UnavailableError>();
+    const once = defs.filter((d) => !isRepeating(d.schedule));
+    const repeating = defs.filter((d) => isRepeating(d.schedule));
+    if (once.length > 0) {
+      const jobs = once.map((d) => ({ name: 'run', ...this.onceJob(d, now) }));
+      const timeoutMs = REDIS_TIMEOUT_MS + once.length * 5;
+      await this.guard('register many', () => this.queue.addBulk(jobs), timeoutMs).catch((err: UnavailableError) => {
+        for (const d of once) failed.set(d.id, err);
+      });
+    }
+    let next = 0;
+    let firstError: UnavailableError | null = null;
+    const lane = async () => {
+      while (next < repeating.length) {
+        const def = repeating[next++]!;
+        if (firstError) {
+          failed.set(def.id, firstError);
+          continue;
+        }
+        await this.guard('register', () => this.upsertScheduler(def)).catch((err: UnavailableError) => {
+          firstError ??= err;
+          failed.set(def.id, err);
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, repeating.length) }, lane));
+    return failed;
   }
 
   /** Removes whatever BullMQ holds for the definition at `version` (a running attempt finishes). */
@@ -101,6 +165,51 @@ export class JobQueue {
   enqueueRun(def: JobDefinition, runId: string, trigger: Trigger): Promise<void> {
     return this.guard('enqueue', async () => {
       await this.queue.add('run', { d: def.id, v: def.version, t: trigger }, { ...this.jobOptions(def), jobId: runId });
+    });
+  }
+
+  /** Every Job Scheduler in Redis, with the settings the reconciler compares. */
+  listSchedulers(): Promise<SchedulerState[]> {
+    return this.guard('list schedulers', async () => {
+      const out: SchedulerState[] = [];
+      for (let start = 0; ; start += PAGE) {
+        const page = await this.queue.getJobSchedulers(start, start + PAGE - 1, true);
+        for (const s of page) {
+          const id = s.id ?? s.key;
+          out.push({
+            id,
+            version: (s.template?.data as RunData | undefined)?.v ?? null,
+            every: s.every ?? undefined,
+            pattern: s.pattern ?? undefined,
+            tz: s.tz ?? undefined,
+          });
+        }
+        if (page.length < PAGE) return out;
+      }
+    });
+  }
+
+  /**
+   * Job ids BullMQ knows (`known`: pending, running or kept after finishing) and those it could
+   * still start (`pending`: waiting or delayed, safe to remove).
+   */
+  listJobIds(): Promise<{ known: Set<string>; pending: Set<string> }> {
+    return this.guard('list jobs', async () => {
+      const pending = new Set(await this.queue.getRanges(['delayed', 'waiting', 'prioritized'], 0, -1));
+      const others = await this.queue.getRanges(['active', 'completed', 'failed', 'waiting-children'], 0, -1);
+      return { known: new Set([...pending, ...others]), pending };
+    });
+  }
+
+  removeScheduler(id: string): Promise<void> {
+    return this.guard('remove scheduler', async () => {
+      await this.queue.removeJobScheduler(id);
+    });
+  }
+
+  removeJob(id: string): Promise<void> {
+    return this.guard('remove job', async () => {
+      await this.queue.remove(id);
     });
   }
 

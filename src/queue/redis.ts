@@ -25,3 +25,22 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** Redis' maxmemory-policy, read from INFO (CONFIG is often disabled on managed Redis). */
+export async function maxmemoryPolicy(redis: Redis): Promise<string | null> {
+  const info = await redis.info('memory');
+  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? null;
+}
+
+/**
+ * BullMQ keeps jobs and locks as ordinary keys: a Redis that evicts keys under memory pressure
+ * silently loses scheduled jobs. Workers refuse such a Redis unless the operator overrides it.
+ */
+export function evictionPolicyError(policy: string | null, allowEviction: boolean): string | null {
+  if (policy === null || policy === 'noeviction' || allowEviction) return null;
+  return (
+    `Redis maxmemory-policy is "${policy}"; it must be "noeviction", or Redis may evict queued jobs and locks under memory ` +
+    `pressure and scheduled runs would be lost without a trace. Set it with "CONFIG SET maxmemory-policy noeviction" ` +
+    `(and in redis.conf), or start with REDIS_ALLOW_EVICTION=true to accept that risk.`
+  );
+}

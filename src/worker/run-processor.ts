@@ -10,6 +10,7 @@ import type { HistoryWriter } from '../persistence/history-writer';
 import type { RunStatsCoalescer } from '../persistence/run-stats';
 import { slotFromJobId, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from './definition-cache';
+import type { Lease, Leases } from '../queue/leases';
 
 export interface ProcessorDeps {
   cache: DefinitionCache;
@@ -22,11 +23,22 @@ export interface ProcessorDeps {
   allowPrivateNetworks: boolean;
   /** Aborted when shutdown's grace period runs out: in-flight handlers stop. */
   shutdownSignal: AbortSignal;
+  /** A scheduled occurrence starting later than this after its slot has misfired. */
+  misfireGraceMs: number;
+  /** BullMQ's maxStalledCount, applied here to Job Scheduler runs, which BullMQ does not fail for stalling. */
+  maxStalledCount: number;
+  /** Leases named after definition ids: one running occurrence of an `overlap: forbid` job. */
+  running: Pick<Leases, 'acquire'>;
 }
 
 export const STALLED_ERROR: ExecutionError = {
   code: 'stalled',
   message: 'the worker running this attempt stopped responding (lock expired); the job was handed to another worker',
+};
+
+export const SKIP_OVERLAP: ExecutionError = {
+  code: 'overlap',
+  message: 'the previous run of this job was still running (overlap: forbid); skipped',
 };
 
 export type RunJob = Job<RunData, unknown, string>;
@@ -64,8 +76,46 @@ export class RunProcessor {
       return { skipped: 'superseded' };
     }
     const attempt = job.attemptsStarted;
-    if (attempt - 1 > job.attemptsMade) await this.recordStalledAttempts(job, def, attempt);
+    const stalls = attempt - 1 - job.attemptsMade;
+    if (stalls > 0) await this.recordStalledAttempts(job, def, attempt);
+    if (stalls > this.deps.maxStalledCount) {
+      log.warn({ stalls }, 'run stalled more often than allowed; dead-lettered');
+      this.stalledTooOften(job, def, attempt - 1);
+      return { deadLettered: 'stalled' };
+    }
+    const skip = this.misfired(job, def, startedAt);
+    if (skip) return this.skip(job, def, attempt, startedAt, skip);
+    let lease: Lease | null = null;
+    if (isRepeating(def.schedule) && def.schedule.overlap === 'forbid') {
+      lease = await this.deps.running.acquire(def.id, job.id!);
+      if (!lease) return this.skip(job, def, attempt, startedAt, SKIP_OVERLAP);
+    }
+    try {
+      return await this.execute(job, cached, attempt, startedAt, log);
+    } finally {
+      await lease?.release();
+    }
+  }
 
+  /** A scheduled occurrence of a repeating job that starts too late, under the `skip` misfire policy. */
+  private misfired(job: RunJob, def: JobDefinition, startedAt: Date): ExecutionError | null {
+    if (job.data.t !== 'schedule' || !isRepeating(def.schedule) || job.attemptsStarted !== 1) return null;
+    if ((def.schedule.misfire ?? 'skip') !== 'skip') return null;
+    const slot = slotFromJobId(job.id);
+    const late = slot === null ? 0 : startedAt.getTime() - slot;
+    if (late <= this.deps.misfireGraceMs) return null;
+    return { code: 'misfire', message: `started ${late} ms after its slot (misfire grace ${this.deps.misfireGraceMs} ms); skipped` };
+  }
+
+  private skip(job: RunJob, def: JobDefinition, attempt: number, startedAt: Date, reason: ExecutionError) {
+    this.finish(this.baseRecord(job, def, attempt, startedAt), 'skipped', reason, null);
+    this.deps.stats.record(this.outcome(job, def, 'skipped', false, false));
+    this.deps.logger.info({ jobId: def.id, runId: job.id, reason: reason.code }, 'occurrence skipped');
+    return { skipped: reason.code };
+  }
+
+  private async execute(job: RunJob, cached: CachedDefinition, attempt: number, startedAt: Date, log: Logger): Promise<unknown> {
+    const { def } = cached;
     const handler = this.deps.registry.get(def.handler);
     const timeout = AbortSignal.timeout(def.timeoutMs);
     const signal = AbortSignal.any([timeout, this.deps.shutdownSignal]);
@@ -218,10 +268,14 @@ export class RunProcessor {
     if (!cached) return;
     const attempt = Math.max(1, job.attemptsStarted);
     await this.recordStalledAttempts(job, cached.def, attempt);
-    const record = this.stalledRecord(job, cached.def, attempt);
-    this.deps.history.addExecution(record);
-    this.deadLetter(job, cached.def, record, 'stalled');
-    this.deps.stats.record(this.outcome(job, cached.def, 'stalled', true, true));
+    this.deps.history.addExecution(this.stalledRecord(job, cached.def, attempt));
+    this.stalledTooOften(job, cached.def, attempt);
+  }
+
+  /** Dead-letters a run whose attempt `lastAttempt` was the last one abandoned by a dying worker. */
+  private stalledTooOften(job: RunJob, def: JobDefinition, lastAttempt: number): void {
+    this.deadLetter(job, def, this.stalledRecord(job, def, lastAttempt), 'stalled');
+    this.deps.stats.record(this.outcome(job, def, 'stalled', true, true));
   }
 }
 

@@ -12,6 +12,7 @@ import { HistoryWriter } from '../persistence/history-writer';
 import { JobRepository } from '../persistence/job-repository';
 import { RunStatsCoalescer } from '../persistence/run-stats';
 import { INVALIDATION_CHANNEL, QUEUE_NAME, type RunData } from '../queue/job-queue';
+import { Leases } from '../queue/leases';
 import { createRedis } from '../queue/redis';
 import { DefinitionCache } from './definition-cache';
 import { RunProcessor, type RunJob } from './run-processor';
@@ -36,11 +37,13 @@ export async function startWorker(
   const cache = new DefinitionCache(jobs);
   const history = new HistoryWriter(
     deps.db.models,
-    { flushIntervalMs: cfg.HISTORY_FLUSH_INTERVAL_MS, batchSize: cfg.HISTORY_BATCH_SIZE },
+    { flushIntervalMs: cfg.HISTORY_FLUSH_INTERVAL_MS, batchSize: cfg.HISTORY_BATCH_SIZE, maxBuffered: cfg.HISTORY_MAX_BUFFERED },
     logger,
   );
   const stats = new RunStatsCoalescer(deps.db.models, { flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS }, logger);
   const shutdown = new AbortController();
+  const commands = createRedis(deps.redisUrl, 'worker');
+  commands.on('error', () => undefined);
   const processor = new RunProcessor({
     cache,
     registry: deps.registry,
@@ -51,6 +54,9 @@ export async function startWorker(
     logger,
     allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS,
     shutdownSignal: shutdown.signal,
+    misfireGraceMs: cfg.MISFIRE_GRACE_MS,
+    maxStalledCount: cfg.WORKER_MAX_STALLED_COUNT,
+    running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
   });
 
   const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger);
@@ -102,6 +108,7 @@ export async function startWorker(
       if (left > 0) logger.error({ left }, 'execution records could not be written before exit');
       await subscriber.quit().catch(() => undefined);
       await connection.quit().catch(() => undefined);
+      await commands.quit().catch(() => undefined);
       logger.info({ written: history.written }, 'worker stopped');
     },
   };

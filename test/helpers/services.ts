@@ -39,11 +39,16 @@ export async function cleanup(ctx: TestContext, db?: Database): Promise<void> {
     await db.conn.dropDatabase().catch(() => undefined);
     await db.close();
   }
-  const redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
+  await deleteRedisKeys(ctx.redisUrl, ctx.prefix);
+}
+
+/** Deletes every Redis key under a queue prefix (a test's own FLUSHALL on a shared server). */
+export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${ctx.prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../observability/logger';
+import type { Models, Types } from '../persistence/models';
+import type { Leases } from '../queue/leases';
+
+export interface RetentionPolicy {
+  /** Records that finished longer ago than this are deleted; 0 keeps them forever. */
+  maxAgeDays: number;
+  /** At most this many records are kept per job (newest first); 0 for no limit. */
+  perJob: number;
+}
+
+export interface RetentionReport {
+  deletedByAge: number;
+  deletedByCount: number;
+  jobsChecked: number;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+/** Jobs that ran since shortly before the previous pass are checked again (clocks differ a little). */
+const OVERLAP_MS = 60_000;
+
+/**
+ * Bounds execution history. Every query is served by an index on MongoDB: the age limit by
+ * `executions_finishedAt`, the per-job limit visits only jobs that ran since the last pass
+ * (`jobs_lastRunAt`) and finds each one's cut-off through `executions_jobId_startedAt`. No pass
+ * scans the history collection. One process at a time runs it (a Redis lease).
+ */
+export class Retention {
+  private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private since = new Date(0);
+
+  constructor(
+    private readonly deps: { models: Models; leases: Pick<Leases, 'acquire'>; logger: Logger },
+    private readonly policy: RetentionPolicy,
+  ) {}
+
+  async run(now = Date.now()): Promise<RetentionReport | null> {
+    if (this.policy.maxAgeDays <= 0 && this.policy.perJob <= 0) return null;
+    const lease = await this.deps.leases.acquire('retention', this.holder);
+    if (!lease) return null;
+    try {
+      const report = { deletedByAge: 0, deletedByCount: 0, jobsChecked: 0 };
+      const { Execution, Job } = this.deps.models;
+      if (this.policy.maxAgeDays > 0) {
+        const res = await Execution.deleteMany({ finishedAt: { $lt: new Date(now - this.policy.maxAgeDays * DAY_MS) } });
+        report.deletedByAge = res.deletedCount;
+      }
+      if (this.policy.perJob > 0) {
+        const since = this.since;
+        const ran = await Job.find({ lastRunAt: { $gte: since } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+        for (const { _id: jobId } of ran) {
+          const [cut] = await Execution.find({ jobId }, { startedAt: 1 })
+            .sort({ startedAt: -1, _id: -1 })
+            .skip(this.policy.perJob)
+            .limit(1)
+            .lean<{ startedAt: Date }[]>();
+          if (cut) report.deletedByCount += (await Execution.deleteMany({ jobId, startedAt: { $lte: cut.startedAt } })).deletedCount;
+        }
+        report.jobsChecked = ran.length;
+      }
+      this.since = new Date(now - OVERLAP_MS);
+      if (report.deletedByAge + report.deletedByCount > 0) this.deps.logger.info(report, 'execution history trimmed');
+      return report;
+    } finally {
+      await lease.release();
+    }
+  }
+}
