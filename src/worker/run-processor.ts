@@ -262,14 +262,17 @@ export class RunProcessor {
     };
   }
 
-  /** BullMQ failed a job for stalling more than maxStalledCount: record it and dead-letter it. */
+  /**
+   * BullMQ failed a job for stalling more than maxStalledCount: record it and dead-letter it.
+   * BullMQ marks such a job when it finds it stalled and fails it when a worker next takes it, so
+   * that last start ran nothing: the abandoned attempts are the ones before it.
+   */
   async onStalledTooOften(job: RunJob): Promise<void> {
     const cached = await this.deps.cache.get(job.data.d, job.data.v);
     if (!cached) return;
-    const attempt = Math.max(1, job.attemptsStarted);
-    await this.recordStalledAttempts(job, cached.def, attempt);
-    this.deps.history.addExecution(this.stalledRecord(job, cached.def, attempt));
-    this.stalledTooOften(job, cached.def, attempt);
+    const lastAbandoned = Math.max(1, job.attemptsStarted - 1);
+    await this.recordStalledAttempts(job, cached.def, lastAbandoned + 1);
+    this.stalledTooOften(job, cached.def, lastAbandoned);
   }
 
   /** Dead-letters a run whose attempt `lastAttempt` was the last one abandoned by a dying worker. */
