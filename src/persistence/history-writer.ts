@@ -37,6 +37,7 @@ export class HistoryWriter {
   private flushing: Promise<void> | undefined;
   private failures = 0;
   private closed = false;
+  private inFlight = 0;
   written = 0;
   dropped = 0;
 
@@ -50,7 +51,7 @@ export class HistoryWriter {
   }
 
   get pending(): number {
-    return this.executions.items.length + this.deadLetters.items.length;
+    return this.executions.items.length + this.deadLetters.items.length + this.inFlight;
   }
 
   addExecution(record: ExecutionRecord): void {
@@ -63,15 +64,19 @@ export class HistoryWriter {
 
   private push(buf: Buffer<Document>, doc: Document): void {
     buf.items.push(doc);
-    const max = this.opts.maxBuffered ?? 100_000;
-    if (buf.items.length > max) {
-      const drop = buf.items.length - max;
-      buf.items.splice(0, drop);
-      this.dropped += drop;
-      this.logger.error({ dropped: drop, collection: buf.collection.collectionName }, 'history buffer full: oldest records dropped');
-    }
+    this.trim(buf);
     if (buf.items.length >= this.opts.batchSize && this.failures === 0) void this.flush();
     else this.schedule();
+  }
+
+  /** Bounds memory while MongoDB is unreachable: past maxBuffered, the oldest records are dropped. */
+  private trim(buf: Buffer<Document>): void {
+    const max = this.opts.maxBuffered ?? 100_000;
+    if (buf.items.length <= max) return;
+    const drop = buf.items.length - max;
+    buf.items.splice(0, drop);
+    this.dropped += drop;
+    this.logger.error({ dropped: drop, collection: buf.collection.collectionName }, 'history buffer full: oldest records dropped');
   }
 
   private schedule(): void {
@@ -108,13 +113,21 @@ export class HistoryWriter {
 
   private async flushBuffer(buf: Buffer<Document>): Promise<void> {
     while (buf.items.length > 0) {
-      const batch = buf.items.slice(0, this.opts.batchSize);
+      // Taken out while in flight, so that dropping the oldest (buffer full) cannot touch it; put
+      // back in front if the write fails.
+      const batch = buf.items.splice(0, this.opts.batchSize);
+      this.inFlight = batch.length;
       try {
         await buf.collection.insertMany(batch, { ordered: false });
       } catch (err) {
-        if (!isDuplicateOnly(err)) throw err;
+        this.inFlight = 0;
+        if (!isDuplicateOnly(err)) {
+          buf.items.unshift(...batch);
+          this.trim(buf);
+          throw err;
+        }
       }
-      buf.items.splice(0, batch.length);
+      this.inFlight = 0;
       this.written += batch.length;
     }
   }

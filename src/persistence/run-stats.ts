@@ -38,6 +38,7 @@ export class RunStatsCoalescer {
   private pending = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private closed = false;
   updates = 0;
 
   constructor(
@@ -75,7 +76,7 @@ export class RunStatsCoalescer {
         if (o.nextRunAt !== undefined) p.nextRunAt = o.nextRunAt;
       }
     }
-    if (!this.timer) {
+    if (!this.timer && !this.closed) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.flush();
@@ -111,7 +112,7 @@ export class RunStatsCoalescer {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, lane));
     for (const [id, p] of failed) this.merge(id, p);
-    if (failed.length > 0 && !this.timer) {
+    if (failed.length > 0 && !this.timer && !this.closed) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.flush();
@@ -126,11 +127,21 @@ export class RunStatsCoalescer {
       this.pending.set(id, p);
       return;
     }
+    // `cur` holds outcomes newer than `p` (recorded while p's update was failing): its latest-wins
+    // fields stay unless it lacks them.
     cur.runs += p.runs;
     cur.failures += p.failures;
+    if (p.lastRunAt > cur.lastRunAt) {
+      cur.lastRunAt = p.lastRunAt;
+      cur.lastExecutionStatus = p.lastExecutionStatus;
+    }
     if (cur.version < p.version) {
       cur.version = p.version;
+      cur.finalStatus = p.finalStatus ?? cur.finalStatus;
+      cur.nextRunAt = p.nextRunAt !== undefined ? p.nextRunAt : cur.nextRunAt;
+    } else {
       cur.finalStatus ??= p.finalStatus;
+      if (cur.nextRunAt === undefined) cur.nextRunAt = p.nextRunAt;
     }
   }
 
@@ -154,9 +165,20 @@ export class RunStatsCoalescer {
     await this.models.Job.updateOne({ _id }, { $inc: inc, $set: set }, { timestamps: false });
   }
 
-  async close(): Promise<void> {
+  /** Flushes until nothing is pending or `timeoutMs` passes (MongoDB down); returns how many definitions were left. */
+  async close(timeoutMs = 10_000): Promise<number> {
+    this.closed = true;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      await this.flush();
+      if (this.pending.size === 0 || Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flush();
+    if (this.pending.size > 0) this.logger.error({ left: this.pending.size }, 'run stats could not be written before exit');
+    return this.pending.size;
   }
 }

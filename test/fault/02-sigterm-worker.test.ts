@@ -1,0 +1,103 @@
+import type { Queue } from 'bullmq';
+import type { Database } from '../../src/persistence/mongo';
+import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, stopAll, tockEnv } from '../helpers/fault';
+import type { TockProcess } from '../helpers/processes';
+import { cleanup, newTestContext, openDatabase, openQueue, type TestContext } from '../helpers/services';
+import { waitFor } from '../helpers/wait-for';
+
+/**
+ * Fault 2: SIGTERM to one of 3 workers (concurrency 50 each) under the load of fault 1. The worker
+ * takes no new job, finishes its in-flight ones, writes their records and exits within its longest
+ * in-flight job + 1 s: no run is duplicated and nothing stalls.
+ */
+const JOBS = 1000;
+const JOB_MS = 2000;
+
+describe('fault 2: a worker SIGTERMed under load', () => {
+  let ctx: TestContext;
+  let db: Database;
+  let queue: Queue;
+  let closeQueue: () => Promise<void>;
+  const procs: TockProcess[] = [];
+
+  beforeAll(async () => {
+    ctx = newTestContext();
+    db = await openDatabase(ctx);
+    ({ queue, close: closeQueue } = openQueue(ctx));
+  });
+  afterAll(async () => {
+    await stopAll(procs);
+    await closeQueue?.();
+    await cleanup(ctx, db);
+  });
+
+  it('finishes its in-flight jobs, duplicates none and exits in time', async () => {
+    const env = tockEnv(ctx, {
+      WORKER_CONCURRENCY: '50',
+      WORKER_LOCK_DURATION_MS: '3000',
+      WORKER_STALLED_INTERVAL_MS: '2000',
+      WORKER_MAX_STALLED_COUNT: '1',
+      WORKER_SHUTDOWN_GRACE_MS: '30000',
+    });
+    const { api, baseUrl } = await startApi(env);
+    procs.push(api);
+    const ids = await createJobs(
+      baseUrl,
+      Array.from({ length: JOBS }, (_, i) => ({
+        name: `sigterm-${i}`,
+        handler: 'sleep',
+        payload: { durationMs: JOB_MS },
+        schedule: { kind: 'delay', delayMs: 0 },
+      })),
+      16,
+    );
+    const workers = await startWorkers(env, 3);
+    procs.push(...workers);
+    const victim = workers[1]!;
+
+    const held = await waitFor(
+      'the victim to hold 50 jobs',
+      async () => {
+        const active = await queue.getJobs(['active']);
+        const mine = active.filter((j) => j.processedBy === victim.name);
+        return mine.length === 50 && mine;
+      },
+      { timeoutMs: 15_000, intervalMs: 20 },
+    );
+    const signalledAt = Date.now();
+    // The longest in-flight job still has this long to run.
+    const longestLeftMs = Math.max(...held.map((j) => (j.processedOn ?? signalledAt) + JOB_MS - signalledAt));
+    const code = await victim.kill('SIGTERM');
+    const exitMs = Date.now() - signalledAt;
+
+    await waitFor('all 1,000 runs to succeed', async () => (await db.models.Execution.countDocuments({ status: 'succeeded' })) >= JOBS, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    // Give a would-be stalled re-run (lock 3 s + check 2 s) the chance to show up before counting.
+    await new Promise((r) => setTimeout(r, 3000 + 2000));
+    const records = await executionRecords(db);
+    const byRun = groupBy(records, (r) => r.runId);
+    const duplicates = [...byRun.values()].filter((rs) => rs.length > 1).length;
+    const stalled = records.filter((r) => r.status === 'stalled').length;
+    const byVictim = records.filter((r) => r.workerId === victim.name);
+    const lost = ids.filter((id) => !byRun.get(`${id}-v1`)?.some((r) => r.status === 'succeeded'));
+
+    figure('fault2.completed', byRun.size);
+    figure('fault2.lost', lost.length);
+    figure('fault2.duplicates', duplicates);
+    figure('fault2.stalls', stalled);
+    figure('fault2.exitMs', `${exitMs} (bar: longest in-flight ${longestLeftMs} + 1000)`);
+    figure('fault2.recordsWrittenByStoppedWorker', byVictim.length);
+
+    expect(code).toBe(0);
+    expect(lost).toEqual([]);
+    expect(records).toHaveLength(JOBS);
+    expect(duplicates).toBe(0);
+    expect(stalled).toBe(0);
+    expect(exitMs).toBeLessThanOrEqual(longestLeftMs + 1000);
+    // Its 50 in-flight jobs finished on it and their records were flushed before it exited.
+    expect(byVictim.length).toBeGreaterThanOrEqual(50);
+    expect(byVictim.every((r) => r.status === 'succeeded' && r.attempt === 1)).toBe(true);
+  });
+});

@@ -1,0 +1,244 @@
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  createPostgresDatabase,
+  dropPostgresDatabase,
+  freePort,
+  startFerretDb,
+  startRedisServer,
+  type LocalServer,
+} from '../../src/embedded/local-servers';
+import type { Database } from '../../src/persistence/mongo';
+import type { ExecutionDoc } from '../../src/persistence/models';
+import { spawnTock, type TockProcess } from './processes';
+import { uniqueName } from './services';
+import { waitFor } from './wait-for';
+
+/**
+ * Plumbing for the fault suite (test/fault): servers a test may stop and restart on the same port,
+ * spawned API and worker processes, an HTTP sink, bounded-concurrency job creation, percentiles.
+ */
+
+/** Prints one figure on its own line so that a run's figures can be grepped: `FIGURE name: value`. */
+export function figure(name: string, value: unknown): void {
+  process.stdout.write(`FIGURE ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
+}
+
+/** A server started for one test file, which the test may stop and start again on the same port. */
+export interface RestartableServer {
+  url: string;
+  port: number;
+  readonly running: boolean;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it for good and removes its files (and PostgreSQL database). */
+  destroy(): Promise<void>;
+}
+
+function restartable(url: string, port: number, launch: () => Promise<LocalServer>, remove: () => Promise<void>) {
+  return async (): Promise<RestartableServer> => {
+    let current: LocalServer | undefined = await launch();
+    return {
+      url,
+      port,
+      get running() {
+        return current !== undefined;
+      },
+      async stop() {
+        await current?.stop();
+        current = undefined;
+      },
+      async start() {
+        if (!current) current = await launch();
+      },
+      async destroy() {
+        await current?.stop();
+        current = undefined;
+        await remove();
+      },
+    };
+  };
+}
+
+/** A redis-server of this test's own (noeviction, hz 100), in a temporary directory. */
+export async function dedicatedRedis(extraArgs: string[] = []): Promise<RestartableServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tock-fault-redis-'));
+  const port = await freePort();
+  return restartable(
+    `redis://127.0.0.1:${port}`,
+    port,
+    () => startRedisServer({ port, dir, extraArgs }),
+    async () => rmSync(dir, { recursive: true, force: true }),
+  )();
+}
+
+/**
+ * A FerretDB of this test's own, on its own PostgreSQL database (SQLite when PostgreSQL is not
+ * there). `url` names the database `tock`.
+ */
+export async function dedicatedFerret(): Promise<RestartableServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tock-fault-ferret-'));
+  const pgName = `tock_fault_${process.pid}_${Date.now()}`;
+  const postgresUrl = (await createPostgresDatabase(pgName)) ?? undefined;
+  const port = await freePort();
+  return restartable(
+    `mongodb://127.0.0.1:${port}/tock`,
+    port,
+    () => startFerretDb({ port, dir, postgresUrl }),
+    async () => {
+      if (postgresUrl) await dropPostgresDatabase(pgName);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  )();
+}
+
+/** The environment every spawned Tock process of a fault test gets. */
+export function tockEnv(urls: { redisUrl: string; mongoUrl: string; prefix: string }, extra: Record<string, string> = {}) {
+  return { REDIS_URL: urls.redisUrl, MONGODB_URL: urls.mongoUrl, QUEUE_PREFIX: urls.prefix, ...extra };
+}
+
+/** Spawns the API alone and waits until it is ready; returns it with its base URL. */
+export async function startApi(env: Record<string, string>): Promise<{ api: TockProcess; baseUrl: string }> {
+  const port = await freePort();
+  const api = spawnTock('api', 'api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'the API to be ready',
+    async () => {
+      if (api.child.exitCode !== null) throw new Error(`API exited: ${api.output()}`);
+      return (await fetch(`${baseUrl}/health/ready`)).ok;
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
+  return { api, baseUrl };
+}
+
+/** Spawns worker processes named `${prefix}1..n` (their WORKER_ID) and waits until each has started. */
+export async function startWorkers(env: Record<string, string>, n: number, prefix = 'w'): Promise<TockProcess[]> {
+  const ws = Array.from({ length: n }, (_, i) => spawnTock('worker', `${prefix}${i + 1}`, { ...env, WORKER_ID: `${prefix}${i + 1}` }));
+  await waitFor(
+    'workers to start',
+    () => {
+      const dead = ws.find((w) => w.child.exitCode !== null);
+      if (dead) throw new Error(`${dead.name} exited: ${dead.output()}`);
+      return ws.every((w) => /worker started/.test(w.output()));
+    },
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
+  return ws;
+}
+
+export async function stopAll(processes: (TockProcess | undefined)[]): Promise<void> {
+  await Promise.all(processes.map((p) => p?.kill('SIGTERM')));
+}
+
+/** Runs `fn` over `items` with at most `limit` calls at a time; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+/** Creates definitions through POST /api/v1/jobs, `concurrency` at a time; returns their ids in order. */
+export async function createJobs(baseUrl: string, bodies: readonly unknown[], concurrency = 16): Promise<string[]> {
+  return mapLimit(bodies, concurrency, async (body) => {
+    const res = await fetch(`${baseUrl}/api/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`POST /api/v1/jobs answered ${res.status}: ${text}`);
+    return (JSON.parse(text) as { id: string }).id;
+  });
+}
+
+/** Every execution record of the database (optionally filtered), oldest attempt first per run. */
+export async function executionRecords(db: Database, filter: Record<string, unknown> = {}): Promise<ExecutionDoc[]> {
+  return db.models.Execution.find(filter).sort({ runId: 1, attempt: 1 }).lean<ExecutionDoc[]>();
+}
+
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}
+
+/** Nearest-rank percentile (p in 0..100) of `values`; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}
+
+/** Resident memory of a process in MB, from /proc/<pid>/status (Linux). */
+export function rssMb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+export interface SinkHit {
+  method: string;
+  path: string;
+  at: number;
+  body: string;
+}
+
+/**
+ * A local HTTP server for webhooks to call. Records every request; `respond` decides the answer
+ * (default 200 "ok"). Workers need HTTP_ALLOW_PRIVATE_NETWORKS=true to reach it.
+ */
+export interface Sink {
+  url: string;
+  hits: SinkHit[];
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+export async function startSink(respond?: (req: http.IncomingMessage, res: http.ServerResponse, hit: SinkHit) => void): Promise<Sink> {
+  const hits: SinkHit[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const hit: SinkHit = { method: req.method ?? '', path: req.url ?? '', at: Date.now(), body: Buffer.concat(chunks).toString() };
+      hits.push(hit);
+      if (respond) respond(req, res, hit);
+      else res.end('ok');
+    });
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A fresh queue prefix and database name for a fault test (the prefix names the test in Redis). */
+export function faultNames(test: string): { prefix: string; dbName: string } {
+  return { prefix: uniqueName(`f${test}`), dbName: uniqueName(`fault${test}`) };
+}
