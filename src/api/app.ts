@@ -11,6 +11,7 @@ import { koaSwagger } from 'koa2-swagger-ui';
 import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import type { ExecutionRepository } from '../persistence/execution-repository';
+import type { IdempotencyRepository } from '../persistence/idempotency-repository';
 import type { JobQueue } from '../queue/job-queue';
 import type { DeadLetterService } from '../services/dead-letter-service';
 import type { JobService } from '../services/job-service';
@@ -27,6 +28,7 @@ export interface AppDeps {
   jobs: JobService;
   deadLetters: DeadLetterService;
   executions: ExecutionRepository;
+  idempotency: IdempotencyRepository;
   registry: HandlerRegistry;
   queue: JobQueue;
   health: HealthCheck[];
@@ -65,7 +67,8 @@ export function createApp(deps: AppDeps): Koa {
   );
 
   const api = new Router({ prefix: '/api/v1' });
-  for (const r of [jobRoutes(deps), executionRoutes(deps), deadLetterRoutes(deps)]) api.use(r.routes(), r.allowedMethods());
+  for (const r of [jobRoutes({ ...deps, logger: log }), executionRoutes(deps), deadLetterRoutes(deps)])
+    api.use(r.routes(), r.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
 
   const root = new Router();

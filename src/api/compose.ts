@@ -3,6 +3,7 @@ import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import { DeadLetterRepository } from '../persistence/dead-letter-repository';
 import { ExecutionRepository } from '../persistence/execution-repository';
+import { IdempotencyRepository } from '../persistence/idempotency-repository';
 import { JobRepository } from '../persistence/job-repository';
 import type { Database } from '../persistence/mongo';
 import type { JobQueue } from '../queue/job-queue';
@@ -25,6 +26,7 @@ export function composeApi(deps: {
     jobs: new JobService({ jobs, executions, queue, registry, logger, defaultTimeoutMs: deps.defaultTimeoutMs }),
     deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(db.models), jobs, queue }),
     executions,
+    idempotency: new IdempotencyRepository(db.models),
     registry,
     queue,
     logger,

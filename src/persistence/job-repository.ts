@@ -145,7 +145,8 @@ export class JobRepository {
       }[];
       const rejections = list.map((w) => [w.index, storeRejection({ code: w.code, errmsg: w.errmsg })] as const);
       if (list.length === 0 || rejections.some(([, r]) => r === null)) {
-        await this.deleteMany(docs.map((d) => d._id.toHexString())).catch(() => undefined);
+        // Best effort and in the background: the server is most likely unreachable right now.
+        this.deleteMany(docs.map((d) => d._id.toHexString())).catch(() => undefined);
         throw err;
       }
       for (const [index, rejection] of rejections) failed.set(index, rejection!);

@@ -127,13 +127,14 @@ export class JobQueue {
     const failed = new Map<string, UnavailableError>();
     const once = defs.filter((d) => !isRepeating(d.schedule));
     const repeating = defs.filter((d) => isRepeating(d.schedule));
-    if (once.length > 0) {
+    const bulk = async () => {
+      if (once.length === 0) return;
       const jobs = once.map((d) => ({ name: 'run', ...this.onceJob(d, now) }));
       const timeoutMs = REDIS_TIMEOUT_MS + once.length * 5;
       await this.guard('register many', () => this.queue.addBulk(jobs), timeoutMs).catch((err: UnavailableError) => {
         for (const d of once) failed.set(d.id, err);
       });
-    }
+    };
     let next = 0;
     let firstError: UnavailableError | null = null;
     const lane = async () => {
@@ -149,7 +150,7 @@ export class JobQueue {
         });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, repeating.length) }, lane));
+    await Promise.all([bulk(), ...Array.from({ length: Math.min(concurrency, repeating.length) }, lane)]);
     return failed;
   }
 

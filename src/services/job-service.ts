@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from '../domain/errors';
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError, type AppError } from '../domain/errors';
 import type { ExecutionRecord } from '../domain/execution';
 import { payloadErrors, type CreateJobInput, type JobDefinition, type PatchJobInput } from '../domain/job-definition';
 import { firstRunAt, isRepeating, scheduleTimeErrors, type Schedule } from '../domain/schedule';
@@ -25,6 +25,9 @@ export interface RunAccepted {
   runId: string;
 }
 
+/** One item of createMany: the created definition, or why it was not created. */
+export type CreateOutcome = { index: number; job: JobDefinition; error?: undefined } | { index: number; error: AppError; job?: undefined };
+
 export function newRunId(jobId: string, kind: 'm' | 'r'): string {
   return `${jobId}-${kind}-${randomBytes(6).toString('hex')}`;
 }
@@ -47,22 +50,23 @@ export class JobService {
     this.now = deps.now ?? Date.now;
   }
 
-  async create(input: CreateJobInput): Promise<JobDefinition> {
-    const now = this.now();
+  /** The document of a new definition; ValidationError when its schedule is already over. */
+  private newJob(input: CreateJobInput, now: number): NewJob {
     const timeErrors = scheduleTimeErrors(input.schedule, now);
     if (timeErrors.length > 0) throw new ValidationError('Invalid schedule', timeErrors);
-    const job: NewJob = {
-      name: input.name,
-      handler: input.handler,
-      payload: input.payload,
-      schedule: input.schedule,
-      retry: input.retry,
-      timeoutMs: input.timeoutMs ?? this.deps.defaultTimeoutMs,
+    const { timeoutMs, ...rest } = input;
+    return {
+      ...rest,
+      timeoutMs: timeoutMs ?? this.deps.defaultTimeoutMs,
       status: 'scheduled',
       nextRunAt: dateOrNull(firstRunAt(input.schedule, now)),
       dueAt: dueAt(input.schedule, now),
     };
-    const def = await this.deps.jobs.create(job);
+  }
+
+  async create(input: CreateJobInput): Promise<JobDefinition> {
+    const now = this.now();
+    const def = await this.deps.jobs.create(this.newJob(input, now));
     try {
       await this.deps.queue.register(def, now);
     } catch (err) {
@@ -70,6 +74,46 @@ export class JobService {
       throw err;
     }
     return def;
+  }
+
+  /**
+   * Creates many definitions with one insertMany and one BullMQ registration round (addBulk for the
+   * one-time ones, one upsert per repeating one): answered per item, in input order. Items whose
+   * BullMQ registration failed are deleted again (one deleteMany) and answered with that error, so
+   * no definition is left half-created. A MongoDB failure of the insert itself fails the whole call.
+   */
+  async createMany(items: { index: number; input: CreateJobInput }[]): Promise<CreateOutcome[]> {
+    const now = this.now();
+    const outcomes: CreateOutcome[] = [];
+    const valid: { index: number; job: NewJob }[] = [];
+    for (const { index, input } of items) {
+      try {
+        valid.push({ index, job: this.newJob(input, now) });
+      } catch (err) {
+        outcomes.push({ index, error: err as AppError });
+      }
+    }
+    if (valid.length > 0) {
+      const { inserted, rejected } = await this.deps.jobs.insertMany(
+        valid.map((v) => v.job),
+        new Date(now),
+      );
+      for (const r of rejected) outcomes.push({ index: valid[r.index]!.index, error: r.error });
+      const failed = await this.deps.queue.registerMany(
+        inserted.map((i) => i.def),
+        now,
+      );
+      if (failed.size > 0) {
+        await this.deps.jobs
+          .deleteMany([...failed.keys()])
+          .catch((err: unknown) => this.deps.logger.error({ err, count: failed.size }, 'could not undo bulk create'));
+      }
+      for (const { index, def } of inserted) {
+        const error = failed.get(def.id);
+        outcomes.push(error ? { index: valid[index]!.index, error } : { index: valid[index]!.index, job: def });
+      }
+    }
+    return outcomes.sort((a, b) => a.index - b.index);
   }
 
   async get(id: string): Promise<JobDefinition> {

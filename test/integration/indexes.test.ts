@@ -1,6 +1,7 @@
 import { buildListQuery } from '../../src/persistence/job-repository';
 import { buildExecutionQuery, EXECUTION_SORT } from '../../src/persistence/execution-repository';
 import { buildDeadLetterQuery, DEAD_LETTER_SORT } from '../../src/persistence/dead-letter-repository';
+import { pruneFilter } from '../../src/persistence/idempotency-repository';
 import type { Database } from '../../src/persistence/mongo';
 import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
 
@@ -79,5 +80,13 @@ describe('indexes', () => {
       const eq = equalityFields(buildDeadLetterQuery({ jobId, state: 'open' }) as Record<string, unknown>);
       expect(served(deadLetters, eq, DEAD_LETTER_SORT)).toMatch(/^deadletters_/);
     }
+  });
+
+  it('the idempotency-key prune has a named index on its range field', async () => {
+    const indexes = await listIndexes('idempotencykeys');
+    const filter = pruneFilter(new Date()) as Record<string, unknown>;
+    expect(equalityFields(filter)).toEqual([]);
+    const [rangeField] = Object.keys(filter);
+    expect(served(indexes, [], { [rangeField!]: 1 })).toBe('idempotencykeys_expiresAt');
   });
 });

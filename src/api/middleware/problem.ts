@@ -3,6 +3,7 @@ import { AppError, UnavailableError, ValidationError, type FieldError } from '..
 import type { Logger } from '../../observability/logger';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+export const BODY_LIMIT_TEXT = '1 MB';
 
 export interface Problem {
   type: string;
@@ -20,22 +21,81 @@ const TITLES: Record<number, string> = {
   412: 'Precondition Failed',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
-const MONGO_UNAVAILABLE = /^Mongo(Network|ServerSelection|NotConnected|Timeout|PoolCleared|Topology|NetworkTimeout)/;
+/** Driver and mongoose errors that mean "the MongoDB-compatible server did not answer". */
+const MONGO_UNAVAILABLE_NAMES = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoPoolClearedError',
+  'MongoWaitQueueTimeoutError',
+  'MongoTopologyClosedError',
+  'MongoServerClosedError',
+  'MongoClientClosedError',
+  'MongoOperationTimeoutError',
+]);
+/** Server codes for a server that is shutting down or not (yet) able to serve. */
+const MONGO_UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+/** Mongoose's own wording when the connection is not usable (bufferCommands is off). */
+const MONGOOSE_UNAVAILABLE = /before initial connection|buffering timed out|connection .*closed|client must be connected/i;
+
+/** True when `err` (or an error in its `cause` chain) says MongoDB is unreachable. */
+export function isMongoUnavailable(err: unknown): boolean {
+  for (let e = err as { name?: string; code?: unknown; message?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (typeof e !== 'object') return false;
+    const name = String(e.name ?? '');
+    if (MONGO_UNAVAILABLE_NAMES.has(name)) return true;
+    if (name === 'MongoServerError' && typeof e.code === 'number' && MONGO_UNAVAILABLE_CODES.has(e.code)) return true;
+    if (name === 'MongooseError' && MONGOOSE_UNAVAILABLE.test(String(e.message ?? ''))) return true;
+    // MongoBulkWriteError keeps the network error that ended the batch under errorResponse.
+    e = (e.cause ?? (e as { errorResponse?: unknown }).errorResponse) as typeof e;
+  }
+  return false;
+}
 
 function problemType(code: string): string {
   return `https://tock.dev/problems/${code}`;
 }
 
-export function sendProblem(ctx: Context, status: number, code: string, detail: string, errors?: FieldError[]): void {
+export function problem(status: number, code: string, detail: string, errors?: FieldError[]): Problem {
   const body: Problem = { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail };
   if (errors) body.errors = errors;
+  return body;
+}
+
+/**
+ * The problem (and Retry-After seconds, for 503) that an error stands for; null for unknown errors,
+ * which the caller answers as a 500 without sending their message.
+ */
+export function problemOf(raw: unknown): { problem: Problem; retryAfter?: number } | null {
+  const err = raw as Error & { status?: number };
+  if (err instanceof ValidationError) return { problem: problem(400, err.code, err.message, err.errors) };
+  if (err instanceof UnavailableError) return { problem: problem(503, err.code, err.message), retryAfter: err.retryAfterSeconds };
+  if (err instanceof AppError) return { problem: problem(err.status, err.code, err.message, (err as { errors?: FieldError[] }).errors) };
+  if (isMongoUnavailable(err)) return { problem: problem(503, 'unavailable', 'MongoDB is unavailable'), retryAfter: 5 };
+  // koa-body and Koa's own http-errors: malformed JSON, too large, wrong encoding.
+  if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
+    if (err.status === 413) return { problem: problem(413, 'too-large', `The request body is larger than ${BODY_LIMIT_TEXT}`) };
+    if (err.status === 415) return { problem: problem(415, 'unsupported-media-type', err.message) };
+    return {
+      problem: problem(400, 'malformed', `The request body is not valid JSON: ${err.message}`, [
+        { path: 'body', message: 'is not valid JSON' },
+      ]),
+    };
+  }
+  return null;
+}
+
+export function sendProblem(ctx: Context, status: number, code: string, detail: string, errors?: FieldError[]): void {
   ctx.status = status;
   ctx.type = PROBLEM_CONTENT_TYPE;
-  ctx.body = body;
+  ctx.body = problem(status, code, detail, errors);
 }
 
 /** Maps any error to RFC 9457 problem+json; unknown errors are a 500 whose message is never sent. */
@@ -49,24 +109,13 @@ export function problemMiddleware(logger: Logger) {
         sendProblem(ctx, 405, 'method-not-allowed', `${ctx.method} is not allowed on ${ctx.path}`);
       }
     } catch (raw) {
-      const err = raw as Error & { status?: number; expose?: boolean; type?: string };
-      if (err instanceof ValidationError) return sendProblem(ctx, 400, err.code, err.message, err.errors);
-      if (err instanceof UnavailableError) {
-        ctx.set('Retry-After', String(err.retryAfterSeconds));
-        return sendProblem(ctx, 503, err.code, err.message);
-      }
-      if (err instanceof AppError) return sendProblem(ctx, err.status, err.code, err.message);
-      if (MONGO_UNAVAILABLE.test(err?.name ?? '')) {
-        ctx.set('Retry-After', '5');
-        return sendProblem(ctx, 503, 'unavailable', 'MongoDB is unavailable');
-      }
-      // koa-body and Koa's own http-errors: malformed JSON, too large, wrong encoding.
-      if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
-        if (err.status === 413) return sendProblem(ctx, 413, 'too-large', 'The request body is larger than 1 MB');
-        if (err.status === 415) return sendProblem(ctx, 415, 'unsupported-media-type', err.message);
-        return sendProblem(ctx, 400, 'malformed', `The request body is not valid JSON: ${err.message}`, [
-          { path: 'body', message: 'is not valid JSON' },
-        ]);
+      const known = problemOf(raw);
+      if (known) {
+        if (known.retryAfter !== undefined) ctx.set('Retry-After', String(known.retryAfter));
+        ctx.status = known.problem.status;
+        ctx.type = PROBLEM_CONTENT_TYPE;
+        ctx.body = known.problem;
+        return;
       }
       logger.error({ err: raw, method: ctx.method, path: ctx.path }, 'unhandled error');
       sendProblem(ctx, 500, 'internal', 'An unexpected error occurred; it has been logged.');

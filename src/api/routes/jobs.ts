@@ -5,10 +5,14 @@ import { ValidationError } from '../../domain/errors';
 import { createJobSchema, EXECUTION_STATUSES, JOB_STATUSES, patchJobSchema } from '../../domain/job-definition';
 import { SCHEDULE_KINDS } from '../../domain/schedule';
 import type { HandlerRegistry } from '../../handlers/registry';
+import type { Logger } from '../../observability/logger';
 import type { ExecutionRepository } from '../../persistence/execution-repository';
+import type { IdempotencyRepository } from '../../persistence/idempotency-repository';
 import type { JobService } from '../../services/job-service';
+import { idempotency } from '../middleware/idempotency';
 import { body, query } from '../middleware/validate';
 import { etag, executionResource, jobResource } from '../serializers';
+import { addBatchRoute } from './jobs-batch';
 
 export const Limit = z.coerce.number().int().min(1).max(100).default(20);
 export const Cursor = z.string().min(1).max(1000).optional();
@@ -41,10 +45,19 @@ export function ifMatch(ctx: Context): number | undefined {
   return Number(m[1]);
 }
 
-export function jobRoutes(deps: { jobs: JobService; executions: ExecutionRepository; registry: HandlerRegistry }): Router {
+export interface JobRoutesDeps {
+  jobs: JobService;
+  executions: ExecutionRepository;
+  registry: HandlerRegistry;
+  idempotency: IdempotencyRepository;
+  logger: Logger;
+}
+
+export function jobRoutes(deps: JobRoutesDeps): Router {
   const router = new Router();
   const CreateJob = createJobSchema(deps.registry);
   const PatchJob = patchJobSchema(deps.registry);
+  addBatchRoute(router, deps, CreateJob, idempotency(deps.idempotency, 'POST /jobs/batch', deps.logger));
 
   const sendJob = (ctx: Context, def: Parameters<typeof jobResource>[0], status = 200) => {
     ctx.status = status;
@@ -52,7 +65,7 @@ export function jobRoutes(deps: { jobs: JobService; executions: ExecutionReposit
     ctx.body = jobResource(def);
   };
 
-  router.post('/jobs', async (ctx) => {
+  router.post('/jobs', idempotency(deps.idempotency, 'POST /jobs', deps.logger), async (ctx) => {
     const def = await deps.jobs.create(body(ctx, CreateJob));
     ctx.set('Location', `/api/v1/jobs/${def.id}`);
     sendJob(ctx, def, 201);

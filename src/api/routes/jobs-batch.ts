@@ -1,0 +1,70 @@
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { z } from 'zod';
+import { ValidationError } from '../../domain/errors';
+import type { CreateJobInput } from '../../domain/job-definition';
+import type { Logger } from '../../observability/logger';
+import type { JobService } from '../../services/job-service';
+import { problem, problemOf, type Problem } from '../middleware/problem';
+import { fieldErrors, requestBody, storableErrors } from '../middleware/validate';
+import { jobResource } from '../serializers';
+
+export const MAX_BATCH = 1000;
+
+const BatchEnvelope = z.strictObject({ jobs: z.array(z.unknown()).min(1).max(MAX_BATCH) });
+
+export type BatchResult =
+  { index: number; status: 201; job: ReturnType<typeof jobResource> } | { index: number; status: number; problem: Problem };
+
+/** Per-item validation: the same checks as POST /jobs, with paths relative to the item. */
+function validateItem(
+  schema: z.ZodType<CreateJobInput>,
+  item: unknown,
+  index: number,
+): { input: CreateJobInput } | { invalid: BatchResult } {
+  const unstorable = storableErrors(item);
+  if (unstorable.length > 0)
+    return { invalid: { index, status: 400, problem: problem(400, 'validation', 'The job is invalid', unstorable) } };
+  const parsed = schema.safeParse(item);
+  if (parsed.success) return { input: parsed.data };
+  return { invalid: { index, status: 400, problem: problem(400, 'validation', 'The job is invalid', fieldErrors(parsed.error)) } };
+}
+
+/**
+ * POST /jobs/batch: up to 1,000 definitions, each validated like POST /jobs and answered per item
+ * (201 with the job, or its problem). 201 when every item was created, 207 otherwise.
+ */
+export function addBatchRoute(
+  router: Router,
+  deps: { jobs: JobService; logger: Logger },
+  CreateJob: z.ZodType<CreateJobInput>,
+  ...middleware: ((ctx: Context, next: Next) => Promise<unknown>)[]
+): void {
+  router.post('/jobs/batch', ...middleware, async (ctx) => {
+    const parsed = BatchEnvelope.safeParse(requestBody(ctx));
+    if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrors(parsed.error));
+    const results: BatchResult[] = [];
+    const valid: { index: number; input: CreateJobInput }[] = [];
+    parsed.data.jobs.forEach((item, index) => {
+      const checked = validateItem(CreateJob, item, index);
+      if ('invalid' in checked) results.push(checked.invalid);
+      else valid.push({ index, input: checked.input });
+    });
+    let retryAfter: number | undefined;
+    for (const outcome of await deps.jobs.createMany(valid)) {
+      if (outcome.job) {
+        results.push({ index: outcome.index, status: 201, job: jobResource(outcome.job) });
+        continue;
+      }
+      const known = problemOf(outcome.error);
+      if (!known) deps.logger.error({ err: outcome.error, index: outcome.index }, 'unhandled error in batch item');
+      const p = known?.problem ?? problem(500, 'internal', 'An unexpected error occurred; it has been logged.');
+      if (known?.retryAfter !== undefined) retryAfter = Math.max(retryAfter ?? 0, known.retryAfter);
+      results.push({ index: outcome.index, status: p.status, problem: p });
+    }
+    results.sort((a, b) => a.index - b.index);
+    if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
+    ctx.status = results.every((r) => r.status === 201) ? 201 : 207;
+    ctx.body = { results };
+  });
+}

@@ -1,0 +1,292 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { composeApi } from '../../src/api/compose';
+import { requestFingerprint } from '../../src/api/middleware/idempotency';
+import { IdempotencyRepository } from '../../src/persistence/idempotency-repository';
+import { HandlerRegistry } from '../../src/handlers/registry';
+import { createLogger } from '../../src/observability/logger';
+import { JobQueue } from '../../src/queue/job-queue';
+import { createRedis } from '../../src/queue/redis';
+import { startApi, type ApiHarness } from '../helpers/api-harness';
+
+const future = (ms: number) => new Date(Date.now() + ms).toISOString();
+const once = (name: string) => ({ name, handler: 'noop', schedule: { kind: 'once', runAt: future(600_000) } });
+const cron = (name: string) => ({ name, handler: 'noop', schedule: { kind: 'cron', expression: '0 9 * * *' } });
+
+/** The API over the same database as `api`, but with a Redis that does not answer. */
+async function apiWithoutRedis(api: ApiHarness): Promise<{ url: string; close(): Promise<void> }> {
+  const redis = createRedis('redis://127.0.0.1:1', 'command');
+  redis.on('error', () => undefined);
+  const queue = new JobQueue(redis, { prefix: api.ctx.prefix, failedJobRetention: 10 });
+  const app = composeApi({ db: api.db, queue, registry: new HandlerRegistry(), logger: createLogger('silent'), defaultTimeoutMs: 1000 });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await queue.close();
+      redis.disconnect();
+    },
+  };
+}
+
+describe('POST /jobs/batch', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApi();
+  });
+  afterAll(() => api.close());
+
+  it('creates every valid item and answers each item on its own', async () => {
+    const jobs = [
+      once('b-once'),
+      { name: 'b-delay', handler: 'sleep', payload: { durationMs: 1 }, schedule: { kind: 'delay', delayMs: 600_000 } },
+      { name: 'b-every', handler: 'noop', schedule: { kind: 'interval', everyMs: 60_000 } },
+      cron('b-cron'),
+      { ...cron('bad'), schedule: { kind: 'interval', everyMs: 5 } },
+      { ...once('past'), schedule: { kind: 'once', runAt: '2001-01-01T00:00:00Z' } },
+      { ...once('op'), payload: { $where: 'sleep(1)' } },
+      'not an object',
+    ];
+    const res = await api.request('POST', '/api/v1/jobs/batch', { jobs });
+    expect(res.status).toBe(207);
+    expect(res.body.results.map((r: { index: number; status: number }) => [r.index, r.status])).toEqual([
+      [0, 201],
+      [1, 201],
+      [2, 201],
+      [3, 201],
+      [4, 400],
+      [5, 400],
+      [6, 400],
+      [7, 400],
+    ]);
+    const paths = (i: number) => res.body.results[i].problem.errors.map((e: { path: string }) => e.path);
+    expect(paths(4)).toContain('schedule.everyMs');
+    expect(paths(5)).toContain('schedule.runAt');
+    expect(paths(6)).toContain('payload.$where');
+    const [o, d, e, c] = res.body.results.slice(0, 4).map((r: { job: { id: string } }) => r.job.id);
+    expect(await api.queue.queue.getJobState(`${o}-v1`)).toBe('delayed');
+    expect(await api.queue.queue.getJobState(`${d}-v1`)).toBe('delayed');
+    expect((await api.queue.queue.getJobScheduler(e))?.key).toBe(e);
+    expect((await api.queue.queue.getJobScheduler(c))?.key).toBe(c);
+    const stored = await api.db.models.Job.find({ _id: { $in: [o, d, e, c] } }).lean();
+    expect(stored.map((j) => j.name).sort()).toEqual(['b-cron', 'b-delay', 'b-every', 'b-once']);
+    expect(await api.db.models.Job.countDocuments({ name: { $in: ['bad', 'past', 'op'] } })).toBe(0);
+    // The stored job reads back like one made by POST /jobs.
+    const one = await api.request('GET', `/api/v1/jobs/${o}`);
+    expect(one.body).toMatchObject({ name: 'b-once', status: 'scheduled', version: 1, runCount: 0 });
+  });
+
+  it('writes 1,000 definitions with one insertMany and one addBulk', async () => {
+    const ops: string[] = [];
+    const listener = (ev: { collectionName: string; method: string }) => ops.push(`${ev.collectionName}.${ev.method}`);
+    api.db.conn.on('operation-start', listener);
+    const addBulk = jest.spyOn(api.queue.queue, 'addBulk');
+    const add = jest.spyOn(api.queue.queue, 'add');
+    try {
+      const jobs = Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? cron(`bulk-${i}`) : once(`bulk-${i}`)));
+      const started = Date.now();
+      const res = await api.request('POST', '/api/v1/jobs/batch', { jobs });
+      process.stdout.write(`batch of 1,000: ${res.status} in ${Date.now() - started} ms\n`);
+      expect(res.status).toBe(201);
+      expect(res.body.results).toHaveLength(1000);
+      expect(res.body.results.every((r: { status: number; index: number }, i: number) => r.status === 201 && r.index === i)).toBe(true);
+      expect(ops.filter((op) => op.startsWith('jobs.'))).toEqual(['jobs.insertMany']);
+      expect(addBulk).toHaveBeenCalledTimes(1);
+      expect(add).not.toHaveBeenCalled();
+      expect(await api.db.models.Job.countDocuments({ name: /^bulk-/ })).toBe(1000);
+      expect(await api.queue.queue.getDelayedCount()).toBeGreaterThanOrEqual(900);
+      expect((await api.queue.queue.getJobSchedulers(0, -1)).filter((s) => s.name === 'run').length).toBeGreaterThanOrEqual(100);
+    } finally {
+      api.db.conn.off('operation-start', listener);
+      addBulk.mockRestore();
+      add.mockRestore();
+    }
+  });
+
+  it.each([
+    [{}, 'jobs'],
+    [{ jobs: [] }, 'jobs'],
+    [{ jobs: Array.from({ length: 1001 }, () => ({})) }, 'jobs'],
+    [{ jobs: [once('x')], extra: 1 }, 'extra'],
+    [[once('x')], '(root)'],
+  ])('answers 400 for an invalid envelope (%#)', async (body, field) => {
+    const before = await api.db.models.Job.countDocuments();
+    const res = await api.request('POST', '/api/v1/jobs/batch', body);
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(field);
+    expect(await api.db.models.Job.countDocuments()).toBe(before);
+  });
+
+  it('deletes the items BullMQ did not take and answers them 503', async () => {
+    const broken = await apiWithoutRedis(api);
+    try {
+      const jobs = [...Array.from({ length: 20 }, (_, i) => once(`nr-o${i}`)), ...Array.from({ length: 20 }, (_, i) => cron(`nr-c${i}`))];
+      jobs.push({ ...once('nr-bad'), handler: 'shell' });
+      const started = Date.now();
+      const res = await fetch(`${broken.url}/api/v1/jobs/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jobs }),
+      });
+      const elapsed = Date.now() - started;
+      const body = (await res.json()) as { results: { status: number; problem?: { type: string } }[] };
+      expect(res.status).toBe(207);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+      expect(body.results.slice(0, 40).every((r) => r.status === 503 && r.problem?.type === 'https://tock.dev/problems/unavailable')).toBe(
+        true,
+      );
+      expect(body.results[40]!.status).toBe(400);
+      // Fails fast: the addBulk and the first scheduler time out together, not one timeout per item.
+      expect(elapsed).toBeLessThan(3500);
+      expect(await api.db.models.Job.countDocuments({ name: /^nr-/ })).toBe(0);
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
+describe('Idempotency-Key', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startApi();
+  });
+  afterAll(() => api.close());
+  const post = (body: unknown, key: string, path = '/api/v1/jobs') => api.request('POST', path, body, { 'Idempotency-Key': key });
+
+  it('returns the first response for a repeated key and creates one job', async () => {
+    const body = once('idem-1');
+    const first = await post(body, 'key-1');
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    // Same body with its keys in another order: the same request.
+    const { schedule, ...rest } = body;
+    const again = await post({ schedule: { runAt: schedule.runAt, kind: 'once' }, ...rest }, 'key-1');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('location')).toBe(first.headers.get('location'));
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(await api.db.models.Job.countDocuments({ name: 'idem-1' })).toBe(1);
+  });
+
+  it('answers 422 naming the header when the key comes back with another body', async () => {
+    expect((await post(once('idem-2'), 'key-2')).status).toBe(201);
+    const other = await post(once('idem-2-other'), 'key-2');
+    expect(other.status).toBe(422);
+    expect(other.body.errors).toEqual([{ path: 'Idempotency-Key', message: expect.any(String) }]);
+    expect(await api.db.models.Job.countDocuments({ name: /^idem-2/ })).toBe(1);
+  });
+
+  it('creates exactly one job when 20 requests with the same key race', async () => {
+    const body = cron('idem-race');
+    const responses = await Promise.all(Array.from({ length: 20 }, () => post(body, 'key-race')));
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(201));
+    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    expect(responses.filter((r) => r.headers.get('idempotent-replayed') === null)).toHaveLength(1);
+    expect(await api.db.models.Job.countDocuments({ name: 'idem-race' })).toBe(1);
+  });
+
+  it('does not use up the key when the request fails (400, or 503 while Redis is down)', async () => {
+    const invalid = await post({ ...once('idem-3'), handler: 'shell' }, 'key-3');
+    expect(invalid.status).toBe(400);
+    expect((await post(once('idem-3'), 'key-3')).status).toBe(201);
+
+    const broken = await apiWithoutRedis(api);
+    try {
+      const res = await fetch(`${broken.url}/api/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'key-4' },
+        body: JSON.stringify(once('idem-4')),
+      });
+      expect(res.status).toBe(503);
+    } finally {
+      await broken.close();
+    }
+    const retried = await post(once('idem-4'), 'key-4');
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
+    expect(await api.db.models.Job.countDocuments({ name: 'idem-4' })).toBe(1);
+  });
+
+  it('treats expired and abandoned records as absent, and prunes expired ones', async () => {
+    const past = new Date(Date.now() - 1000);
+    await api.db.models.Idempotency.collection.insertMany([
+      {
+        _id: 'POST /jobs key-5',
+        fingerprint: 'x',
+        state: 'done',
+        owner: 'o',
+        lockedUntil: past,
+        expiresAt: past,
+        status: 201,
+        headers: {},
+        body: '{}',
+      },
+      {
+        _id: 'POST /jobs key-6',
+        fingerprint: 'x',
+        state: 'pending',
+        owner: 'o',
+        lockedUntil: past,
+        expiresAt: new Date(Date.now() + 60_000),
+      },
+      {
+        _id: 'POST /jobs old',
+        fingerprint: 'x',
+        state: 'done',
+        owner: 'o',
+        lockedUntil: past,
+        expiresAt: past,
+        status: 201,
+        headers: {},
+        body: '{}',
+      },
+    ] as never[]);
+    expect((await post(once('idem-5'), 'key-5')).status).toBe(201);
+    expect((await post(once('idem-6'), 'key-6')).status).toBe(201);
+    expect(await api.db.models.Job.countDocuments({ name: { $in: ['idem-5', 'idem-6'] } })).toBe(2);
+    expect(await new IdempotencyRepository(api.db.models).prune()).toBe(1);
+    expect(await api.db.models.Idempotency.countDocuments({ _id: 'POST /jobs old' })).toBe(0);
+  });
+
+  it('answers 409 with Retry-After while another request with the key is still running', async () => {
+    const body = once('idem-7');
+    const soon = new Date(Date.now() + 60_000);
+    await api.db.models.Idempotency.collection.insertOne({
+      _id: 'POST /jobs key-7',
+      fingerprint: requestFingerprint('POST', '/api/v1/jobs', body),
+      state: 'pending',
+      owner: 'someone',
+      lockedUntil: soon,
+      expiresAt: soon,
+    } as never);
+    const started = Date.now();
+    const res = await post(body, 'key-7');
+    expect(res.status).toBe(409);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
+    expect(await api.db.models.Job.countDocuments({ name: 'idem-7' })).toBe(0);
+  });
+
+  it('rejects a malformed key', async () => {
+    const res = await post(once('idem-8'), 'x'.repeat(256));
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe('Idempotency-Key');
+  });
+
+  it('works on POST /jobs/batch, scoped apart from POST /jobs', async () => {
+    const body = { jobs: [once('idem-b1'), cron('idem-b2')] };
+    const first = await post(body, 'key-9', '/api/v1/jobs/batch');
+    const again = await post(body, 'key-9', '/api/v1/jobs/batch');
+    expect(first.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await api.db.models.Job.countDocuments({ name: /^idem-b/ })).toBe(2);
+    // The same key on POST /jobs is another key.
+    expect((await post(once('idem-b3'), 'key-9')).status).toBe(201);
+  });
+});

@@ -1,0 +1,151 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { composeApi } from '../../src/api/compose';
+import { createPostgresDatabase, dropPostgresDatabase, startFerretDb, type LocalServer } from '../../src/embedded/local-servers';
+import { HandlerRegistry } from '../../src/handlers/registry';
+import { createLogger } from '../../src/observability/logger';
+import { connectDatabase, type Database } from '../../src/persistence/mongo';
+import { JobQueue } from '../../src/queue/job-queue';
+import { createRedis } from '../../src/queue/redis';
+import { checkResponse } from '../helpers/contract';
+import { cleanup, newTestContext, type TestContext } from '../helpers/services';
+import { waitFor } from '../helpers/wait-for';
+
+/**
+ * The API against its own FerretDB, which the test stops and starts again on the same port: every
+ * route answers 503 problem+json with Retry-After within ~2 s while it is down (never 500, never a
+ * hang), and the same API process works again once it is back.
+ */
+describe('when MongoDB is unreachable', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tock-mongo-outage-'));
+  const pgName = `tock_outage_${process.pid}_${Date.now()}`;
+  let postgresUrl: string | undefined;
+  let ferret: LocalServer;
+  let db: Database;
+  let ctx: TestContext;
+  let queue: JobQueue;
+  let redis: ReturnType<typeof createRedis>;
+  let server: Server;
+  let baseUrl: string;
+
+  const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const started = performance.now();
+    const res = await fetch(`${baseUrl}${url}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const ms = performance.now() - started;
+    const type = res.headers.get('content-type');
+    const parsed: unknown = text && /json/.test(type ?? '') ? JSON.parse(text) : text;
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: parsed as { id?: string; type?: string },
+      ms,
+      contract: checkResponse(method, url, res.status, type, parsed),
+    };
+  };
+
+  beforeAll(async () => {
+    ctx = newTestContext();
+    postgresUrl = (await createPostgresDatabase(pgName)) ?? undefined;
+    ferret = await startFerretDb({ dir: path.join(dir, 'ferretdb'), postgresUrl });
+    db = await connectDatabase(ferret.url, { ensureIndexes: true });
+    redis = createRedis(ctx.redisUrl, 'command');
+    redis.on('error', () => undefined);
+    queue = new JobQueue(redis, { prefix: ctx.prefix, failedJobRetention: 10 });
+    const app = composeApi({
+      db,
+      queue,
+      registry: new HandlerRegistry(),
+      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      defaultTimeoutMs: 1000,
+    });
+    server = await new Promise((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+    await db?.close().catch(() => undefined);
+    await ferret?.stop();
+    await queue?.close();
+    redis?.disconnect();
+    await cleanup(ctx);
+    if (postgresUrl) await dropPostgresDatabase(pgName);
+  });
+
+  it('answers 503 on every route within ~2 s, then recovers without a restart', async () => {
+    const job = { name: 'outage', handler: 'noop', schedule: { kind: 'cron', expression: '0 9 * * *' } };
+    const created = await call('POST', '/api/v1/jobs', job);
+    expect(created.status).toBe(201);
+    const id = created.body.id!;
+
+    await ferret.stop();
+    const requests: [string, string, unknown?, Record<string, string>?][] = [
+      ['GET', '/api/v1/jobs'],
+      ['GET', '/api/v1/jobs?status=scheduled&nextRunBefore=2099-01-01T00:00:00Z'],
+      ['POST', '/api/v1/jobs', job],
+      ['POST', '/api/v1/jobs', job, { 'Idempotency-Key': 'outage-1' }],
+      ['POST', '/api/v1/jobs/batch', { jobs: [job, job] }],
+      ['GET', `/api/v1/jobs/${id}`],
+      ['PATCH', `/api/v1/jobs/${id}`, { name: 'renamed' }],
+      ['DELETE', `/api/v1/jobs/${id}`],
+      ['POST', `/api/v1/jobs/${id}/pause`],
+      ['POST', `/api/v1/jobs/${id}/resume`],
+      ['POST', `/api/v1/jobs/${id}/trigger`],
+      ['GET', `/api/v1/jobs/${id}/executions`],
+      ['GET', '/api/v1/executions/run.1'],
+      ['GET', '/api/v1/dead-letter'],
+      ['GET', '/api/v1/dead-letter/run'],
+      ['POST', '/api/v1/dead-letter/run/retry'],
+      ['DELETE', '/api/v1/dead-letter/run'],
+    ];
+    const figures: string[] = [];
+    let slowest = 0;
+    for (const [method, url, body, headers] of requests) {
+      const res = await call(method, url, body, headers);
+      figures.push(`${method} ${url.split('?')[0]} ${res.status} ${Math.round(res.ms)} ms`);
+      slowest = Math.max(slowest, res.ms);
+      expect({ route: `${method} ${url}`, status: res.status, type: res.body.type }).toEqual({
+        route: `${method} ${url}`,
+        status: 503,
+        type: 'https://tock.dev/problems/unavailable',
+      });
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(res.contract).toEqual([]);
+      // 2 s of server selection, plus scheduling on a loaded 2-core machine.
+      expect(res.ms).toBeLessThan(3000);
+    }
+    const ready = await call('GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.ms).toBeLessThan(3000);
+    expect((await call('GET', '/health/live')).status).toBe(200);
+    process.stdout.write(
+      `MongoDB down: ${requests.length} routes answered 503, slowest ${Math.round(slowest)} ms\n  ${figures.join('\n  ')}\n`,
+    );
+
+    const restarted = Date.now();
+    ferret = await startFerretDb({ port: ferret.port, dir: path.join(dir, 'ferretdb'), postgresUrl });
+    await waitFor('the API to read again', async () => (await call('GET', '/api/v1/jobs')).status === 200, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
+    process.stdout.write(`MongoDB back: API answered 200 again ${Date.now() - restarted} ms after the restart began\n`);
+    expect((await call('GET', '/health/ready')).status).toBe(200);
+    const again = await call('POST', '/api/v1/jobs', job, { 'Idempotency-Key': 'outage-1' });
+    expect(again.status).toBe(201);
+    expect((await call('GET', `/api/v1/jobs/${id}`)).status).toBe(200);
+    // Nothing was created or deleted while it was down (the batch and the first POST left nothing behind).
+    expect(await db.models.Job.countDocuments()).toBe(2);
+  });
+});
