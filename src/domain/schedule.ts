@@ -167,6 +167,24 @@ export function nextRunAfter(s: Schedule, slotMillis: number, iterationsDone: nu
   }
 }
 
+/**
+ * The slots that BullMQ passes over when the occurrence of `slotMillis` starts at `now`: those
+ * after it that are already past and come before the next one it schedules (at most `max`).
+ */
+export function passedOverSlots(s: Schedule, slotMillis: number, now: number, max: number): number[] {
+  if (!isRepeating(s)) return [];
+  // Nothing can be passed over unless the start is at least one period late (cron: 1 s at best).
+  if (now - slotMillis < (s.kind === 'interval' ? s.everyMs : 1000)) return [];
+  const next = nextRunAfter(s, slotMillis, 0, now);
+  const out: number[] = [];
+  for (let t = nextRunAfter(s, slotMillis, 0, slotMillis); t !== null && t < now && (next === null || t < next);) {
+    if (out.length === max) break;
+    out.push(t);
+    t = nextRunAfter(s, t, 0, t);
+  }
+  return out;
+}
+
 /** Up to `count` upcoming slots from `now`, for previews. */
 export function previewRuns(s: Schedule, now: number, count: number): number[] {
   const out: number[] = [];

@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { executionId, type ExecutionError, type ExecutionRecord } from '../domain/execution';
 import type { ExecutionStatus, JobDefinition, JobStatus } from '../domain/job-definition';
-import { isRepeating, nextRunAfter } from '../domain/schedule';
+import { isRepeating, nextRunAfter, passedOverSlots } from '../domain/schedule';
 import { HandlerError } from '../handlers/handler';
 import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
@@ -35,6 +35,9 @@ export const STALLED_ERROR: ExecutionError = {
   code: 'stalled',
   message: 'the worker running this attempt stopped responding (lock expired); the job was handed to another worker',
 };
+
+/** Bounds the records written for occurrences passed over in one go (a long stall of a 1 s cron). */
+const MAX_PASSED_OVER_RECORDS = 100;
 
 export const SKIP_OVERLAP: ExecutionError = {
   code: 'overlap',
@@ -83,6 +86,7 @@ export class RunProcessor {
       this.stalledTooOften(job, def, attempt - 1);
       return { deadLettered: 'stalled' };
     }
+    this.recordPassedOver(job, def);
     const skip = this.misfired(job, def, startedAt);
     if (skip) return this.skip(job, def, attempt, startedAt, skip);
     let lease: Lease | null = null;
@@ -94,6 +98,37 @@ export class RunProcessor {
       return await this.execute(job, cached, attempt, startedAt, log);
     } finally {
       await lease?.release();
+    }
+  }
+
+  /**
+   * BullMQ schedules a repeating job's next occurrence when this one starts; if it starts more
+   * than a period late (a busy worker pool), the slots in between never get a job. Record each as
+   * skipped, so that no occurrence disappears without a trace.
+   */
+  private recordPassedOver(job: RunJob, def: JobDefinition): void {
+    const slot = slotFromJobId(job.id);
+    if (job.data.t !== 'schedule' || slot === null || job.attemptsStarted !== 1 || !job.processedOn) return;
+    // Later than the misfire grace, the workers were away: that is a misfire, handled by its policy.
+    if (job.processedOn - slot > this.deps.misfireGraceMs) return;
+    const passed = passedOverSlots(def.schedule, slot, job.processedOn, MAX_PASSED_OVER_RECORDS);
+    if (passed.length === 0) return;
+    const late = job.processedOn - slot;
+    this.deps.logger.warn({ jobId: def.id, runId: job.id, late, passedOver: passed.length }, 'occurrences passed over');
+    for (const t of passed) {
+      const runId = `repeat:${def.id}:${t}`;
+      const at = new Date(job.processedOn);
+      this.deps.history.addExecution({
+        ...this.baseRecord(job, def, 1, at),
+        id: executionId(runId, 1),
+        runId,
+        scheduledFor: new Date(t),
+        driftMs: null,
+        status: 'skipped',
+        finishedAt: at,
+        durationMs: 0,
+        error: { code: 'misfire', message: `passed over: the occurrence before it started ${late} ms late` },
+      });
     }
   }
 

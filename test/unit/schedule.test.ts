@@ -2,6 +2,7 @@ import {
   cronExpressionError,
   firstRunAt,
   nextRunAfter,
+  passedOverSlots,
   previewRuns,
   ScheduleSchema,
   scheduleTimeErrors,
@@ -98,5 +99,21 @@ describe('next runs', () => {
     const now = at('2030-01-01T00:00:00Z');
     expect(previewRuns({ kind: 'delay', delayMs: 5000 }, now, 5)).toEqual([now + 5000]);
     expect(nextRunAfter({ kind: 'once', runAt: '2030-01-02T00:00:00Z' }, now, 1, now)).toBeNull();
+  });
+});
+
+describe('passedOverSlots', () => {
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  it('lists the interval slots between a late start and the next slot BullMQ schedules', () => {
+    const s = { kind: 'interval' as const, everyMs: 1000 };
+    expect(passedOverSlots(s, t0, t0 + 999, 100)).toEqual([]);
+    expect(passedOverSlots(s, t0, t0 + 2500, 100)).toEqual([t0 + 1000, t0 + 2000]);
+    expect(nextRunAfter(s, t0, 1, t0 + 2500)).toBe(t0 + 3000);
+  });
+  it('lists cron slots passed over, and stops at the bound', () => {
+    const s = { kind: 'cron' as const, expression: '* * * * * *' };
+    expect(passedOverSlots(s, t0, t0 + 3200, 100)).toEqual([t0 + 1000, t0 + 2000, t0 + 3000]);
+    expect(passedOverSlots(s, t0, t0 + 3200, 2)).toEqual([t0 + 1000, t0 + 2000]);
+    expect(passedOverSlots({ kind: 'cron' as const, expression: '0 * * * *' }, t0, t0 + 5000, 100)).toEqual([]);
   });
 });

@@ -1,0 +1,68 @@
+import { Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import { createLogger } from '../../src/observability/logger';
+import type { Database } from '../../src/persistence/mongo';
+import { Leases } from '../../src/queue/leases';
+import { Retention } from '../../src/services/retention';
+import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+
+const DAY = 24 * 3600 * 1000;
+let ctx: TestContext;
+let db: Database;
+let redis: Redis;
+
+beforeAll(async () => {
+  ctx = newTestContext();
+  db = await openDatabase(ctx);
+  redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await cleanup(ctx, db);
+});
+
+async function jobWithHistory(runs: number, now: number, lastRunAt: Date | null): Promise<Types.ObjectId> {
+  const _id = new Types.ObjectId();
+  await db.models.Job.collection.insertOne({ _id, name: 'j', status: 'scheduled', lastRunAt });
+  await db.models.Execution.collection.insertMany(
+    Array.from({ length: runs }, (_, i) => {
+      const startedAt = new Date(now - (runs - i) * 60_000);
+      return {
+        _id: `${_id.toHexString()}-run-${i}.1` as never,
+        jobId: _id,
+        runId: `${_id.toHexString()}-run-${i}`,
+        attempt: 1,
+        status: 'succeeded',
+        trigger: 'schedule',
+        startedAt,
+        finishedAt: startedAt,
+        workerId: 'w',
+      };
+    }),
+  );
+  return _id;
+}
+
+it('keeps the newest records per job and drops those past the age limit', async () => {
+  const now = Date.now();
+  const busy = await jobWithHistory(25, now, new Date(now - 5 * 60_000));
+  const quiet = await jobWithHistory(3, now, new Date(now - 5 * 60_000));
+  const ancient = await jobWithHistory(2, now - 40 * DAY, new Date(now - 40 * DAY));
+  const retention = new Retention(
+    { models: db.models, leases: new Leases(redis, `${ctx.prefix}:lock`, 10_000), logger: createLogger('silent') },
+    { maxAgeDays: 30, perJob: 10 },
+  );
+
+  const report = await retention.run(now);
+  expect(report).toEqual({ deletedByAge: 2, deletedByCount: 15, jobsChecked: 3 });
+  const left = await db.models.Execution.find({ jobId: busy }).sort({ startedAt: -1 }).lean();
+  expect(left.map((r) => r.runId)).toEqual(Array.from({ length: 10 }, (_, i) => `${busy.toHexString()}-run-${24 - i}`));
+  expect(await db.models.Execution.countDocuments({ jobId: quiet })).toBe(3);
+  expect(await db.models.Execution.countDocuments({ jobId: ancient })).toBe(0);
+
+  // The next pass visits only jobs that ran since (shortly before) the previous one.
+  const later = now + 10 * 60_000;
+  await db.models.Job.collection.updateOne({ _id: quiet }, { $set: { lastRunAt: new Date(later) } });
+  expect(await retention.run(later + 1000)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 1 });
+});
