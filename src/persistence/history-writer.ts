@@ -38,6 +38,7 @@ export class HistoryWriter {
   private failures = 0;
   private closed = false;
   private inFlight = 0;
+  private readonly waiters = new WeakMap<Document, (written: boolean) => void>();
   written = 0;
   dropped = 0;
 
@@ -54,19 +55,33 @@ export class HistoryWriter {
     return this.executions.items.length + this.deadLetters.items.length + this.inFlight;
   }
 
-  addExecution(record: ExecutionRecord): void {
-    this.push(this.executions, toExecutionDoc(record) as unknown as Document);
+  /**
+   * Buffers the record. The promise (which never rejects) resolves true once it is in MongoDB, or
+   * false if it was dropped because the buffer was full: a caller that must not acknowledge work
+   * before its record is durable (a SIGKILL loses the buffer) can wait for it, with a bound.
+   */
+  addExecution(record: ExecutionRecord): Promise<boolean> {
+    return this.push(this.executions, toExecutionDoc(record) as unknown as Document);
   }
 
-  addDeadLetter(entry: DeadLetterEntry): void {
-    this.push(this.deadLetters, toDeadLetterDoc(entry) as unknown as Document);
+  addDeadLetter(entry: DeadLetterEntry): Promise<boolean> {
+    return this.push(this.deadLetters, toDeadLetterDoc(entry) as unknown as Document);
   }
 
-  private push(buf: Buffer<Document>, doc: Document): void {
+  private push(buf: Buffer<Document>, doc: Document): Promise<boolean> {
+    const done = new Promise<boolean>((resolve) => this.waiters.set(doc, resolve));
     buf.items.push(doc);
     this.trim(buf);
     if (buf.items.length >= this.opts.batchSize && this.failures === 0) void this.flush();
     else this.schedule();
+    return done;
+  }
+
+  private settle(docs: Document[], written: boolean): void {
+    for (const doc of docs) {
+      this.waiters.get(doc)?.(written);
+      this.waiters.delete(doc);
+    }
   }
 
   /** Bounds memory while MongoDB is unreachable: past maxBuffered, the oldest records are dropped. */
@@ -74,7 +89,7 @@ export class HistoryWriter {
     const max = this.opts.maxBuffered ?? 100_000;
     if (buf.items.length <= max) return;
     const drop = buf.items.length - max;
-    buf.items.splice(0, drop);
+    this.settle(buf.items.splice(0, drop), false);
     this.dropped += drop;
     this.logger.error({ dropped: drop, collection: buf.collection.collectionName }, 'history buffer full: oldest records dropped');
   }
@@ -129,6 +144,7 @@ export class HistoryWriter {
       }
       this.inFlight = 0;
       this.written += batch.length;
+      this.settle(batch, true);
     }
   }
 

@@ -148,17 +148,32 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-/** Creates definitions through POST /api/v1/jobs, `concurrency` at a time; returns their ids in order. */
+async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * Creates definitions; returns their ids in order. Uses POST /api/v1/jobs/batch (chunks of 500)
+ * when the API has it, else POST /api/v1/jobs with `concurrency` requests at a time.
+ */
 export async function createJobs(baseUrl: string, bodies: readonly unknown[], concurrency = 16): Promise<string[]> {
+  if (bodies.length > 1) {
+    const chunks = Array.from({ length: Math.ceil(bodies.length / 500) }, (_, i) => bodies.slice(i * 500, i * 500 + 500));
+    const first = await postJson(`${baseUrl}/api/v1/jobs/batch`, { jobs: chunks[0] });
+    if (first.status !== 404 && first.status !== 405) {
+      const answers = [first, ...(await mapLimit(chunks.slice(1), 2, (jobs) => postJson(`${baseUrl}/api/v1/jobs/batch`, { jobs })))];
+      return answers.flatMap((a) => {
+        if (a.status !== 201) throw new Error(`POST /api/v1/jobs/batch answered ${a.status}: ${JSON.stringify(a.body).slice(0, 2000)}`);
+        return (a.body as { results: { job: { id: string } }[] }).results.map((r) => r.job.id);
+      });
+    }
+  }
   return mapLimit(bodies, concurrency, async (body) => {
-    const res = await fetch(`${baseUrl}/api/v1/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status !== 201) throw new Error(`POST /api/v1/jobs answered ${res.status}: ${text}`);
-    return (JSON.parse(text) as { id: string }).id;
+    const res = await postJson(`${baseUrl}/api/v1/jobs`, body);
+    if (res.status !== 201) throw new Error(`POST /api/v1/jobs answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return (res.body as { id: string }).id;
   });
 }
 
