@@ -51,6 +51,11 @@ export function buildExecutionQuery(f: Omit<ExecutionListFilter, 'limit'>): Quer
 
 export const EXECUTION_SORT = { startedAt: -1, _id: -1 } as const;
 
+/** Records of any of these runs (served by `executions_runId`). */
+export function runIdsFilter(runIds: string[]) {
+  return { runId: { $in: runIds } };
+}
+
 export class ExecutionRepository {
   constructor(private readonly models: Models) {}
 
@@ -77,7 +82,7 @@ export class ExecutionRepository {
 
   /** Which of these run ids have at least one execution record. */
   async runIdsWithRecords(runIds: string[]): Promise<Set<string>> {
-    const docs = await this.models.Execution.find({ runId: { $in: runIds } }, { runId: 1, _id: 0 }).lean<{ runId: string }[]>();
+    const docs = await this.models.Execution.find(runIdsFilter(runIds), { runId: 1, _id: 0 }).lean<{ runId: string }[]>();
     return new Set(docs.map((d) => d.runId));
   }
 }

@@ -114,6 +114,9 @@ function newJobDoc(job: NewJob, now: Date) {
   };
 }
 
+/** What the reconciler reads: every scheduled definition (served by `jobs_status_id`). */
+export const ACTIVE_JOBS = { filter: { status: 'scheduled' as const }, sort: { _id: -1 } as const };
+
 export class JobRepository {
   constructor(private readonly models: Models) {}
 
@@ -222,7 +225,7 @@ export class JobRepository {
 
   /** Every scheduled definition (what must have a BullMQ counterpart). */
   async listActive(): Promise<JobDefinition[]> {
-    const docs = await this.models.Job.find({ status: 'scheduled' }).sort({ status: 1, _id: -1 }).lean<JobDoc[]>();
+    const docs = await this.models.Job.find(ACTIVE_JOBS.filter).sort(ACTIVE_JOBS.sort).lean<JobDoc[]>();
     return docs.map(toJobDefinition);
   }
 }

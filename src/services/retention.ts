@@ -17,6 +17,13 @@ export interface RetentionReport {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** The queries a pass makes (test/integration/indexes.test.ts checks that an index serves each). */
+export const RETENTION_QUERIES = {
+  finishedBefore: (cutoff: Date) => ({ finishedAt: { $lt: cutoff } }),
+  ranSince: (since: Date) => ({ lastRunAt: { $gte: since } }),
+  newestFirst: { startedAt: -1, _id: -1 } as const,
+};
 /** Jobs that ran since shortly before the previous pass are checked again (clocks differ a little). */
 const OVERLAP_MS = 60_000;
 
@@ -43,15 +50,15 @@ export class Retention {
       const report = { deletedByAge: 0, deletedByCount: 0, jobsChecked: 0 };
       const { Execution, Job } = this.deps.models;
       if (this.policy.maxAgeDays > 0) {
-        const res = await Execution.deleteMany({ finishedAt: { $lt: new Date(now - this.policy.maxAgeDays * DAY_MS) } });
+        const res = await Execution.deleteMany(RETENTION_QUERIES.finishedBefore(new Date(now - this.policy.maxAgeDays * DAY_MS)));
         report.deletedByAge = res.deletedCount;
       }
       if (this.policy.perJob > 0) {
         const since = this.since;
-        const ran = await Job.find({ lastRunAt: { $gte: since } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
+        const ran = await Job.find(RETENTION_QUERIES.ranSince(since), { _id: 1 }).lean<{ _id: Types.ObjectId }[]>();
         for (const { _id: jobId } of ran) {
           const [cut] = await Execution.find({ jobId }, { startedAt: 1 })
-            .sort({ startedAt: -1, _id: -1 })
+            .sort(RETENTION_QUERIES.newestFirst)
             .skip(this.policy.perJob)
             .limit(1)
             .lean<{ startedAt: Date }[]>();

@@ -1,5 +1,6 @@
-import { buildListQuery } from '../../src/persistence/job-repository';
-import { buildExecutionQuery, EXECUTION_SORT } from '../../src/persistence/execution-repository';
+import { ACTIVE_JOBS, buildListQuery } from '../../src/persistence/job-repository';
+import { RETENTION_QUERIES } from '../../src/services/retention';
+import { buildExecutionQuery, EXECUTION_SORT, runIdsFilter } from '../../src/persistence/execution-repository';
 import { buildDeadLetterQuery, DEAD_LETTER_SORT } from '../../src/persistence/dead-letter-repository';
 import { pruneFilter } from '../../src/persistence/idempotency-repository';
 import type { Database } from '../../src/persistence/mongo';
@@ -80,6 +81,19 @@ describe('indexes', () => {
       const eq = equalityFields(buildDeadLetterQuery({ jobId, state: 'open' }) as Record<string, unknown>);
       expect(served(deadLetters, eq, DEAD_LETTER_SORT)).toMatch(/^deadletters_/);
     }
+  });
+
+  it('the reconciler and retention queries have named indexes', async () => {
+    const jobs = await listIndexes('jobs');
+    const executions = await listIndexes('executions');
+    const active = ACTIVE_JOBS.filter as Record<string, unknown>;
+    expect(served(jobs, equalityFields(active), ACTIVE_JOBS.sort)).toMatch(/^jobs_/);
+    // A range or $in filter on one field needs an index that leads with it.
+    const leading = (filter: Record<string, unknown>) => ({ [Object.keys(filter)[0]!]: 1 });
+    expect(served(jobs, [], leading(RETENTION_QUERIES.ranSince(new Date())))).toBe('jobs_lastRunAt');
+    expect(served(executions, [], leading(RETENTION_QUERIES.finishedBefore(new Date())))).toBe('executions_finishedAt');
+    expect(served(executions, ['jobId'], RETENTION_QUERIES.newestFirst)).toMatch(/^executions_/);
+    expect(served(executions, [], leading(runIdsFilter(['x-v1'])))).toBe('executions_runId');
   });
 
   it('the idempotency-key prune has a named index on its range field', async () => {
