@@ -14,8 +14,8 @@ export interface Database {
  */
 export async function connectDatabase(url: string, opts: { ensureIndexes?: boolean } = {}): Promise<Database> {
   const conn = mongoose.createConnection(url, {
-    serverSelectionTimeoutMS: 2000,
-    connectTimeoutMS: 2000,
+    serverSelectionTimeoutMS: 1500,
+    connectTimeoutMS: 1500,
     socketTimeoutMS: 30_000,
     maxPoolSize: 20,
     autoIndex: false,

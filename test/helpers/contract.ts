@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv2020 from 'ajv/dist/2020';
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 
@@ -27,6 +27,14 @@ const templates = Object.keys(spec.paths).map((template) => ({
   regex: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[^}]+\\?\}/g, '[^/]+')}$`),
 }));
 
+// Compiling a schema takes milliseconds; tests check thousands of responses against a few dozen.
+const validators = new Map<unknown, ValidateFunction>();
+function compiled(schema: unknown): ValidateFunction {
+  let v = validators.get(schema);
+  if (!v) validators.set(schema, (v = ajv.compile(rewriteRefs(schema) as object)));
+  return v;
+}
+
 export function findTemplate(urlPath: string): string | undefined {
   const exact = templates.find((t) => t.template === urlPath);
   if (exact) return exact.template;
@@ -48,7 +56,7 @@ export function checkResponse(method: string, urlPath: string, status: number, c
   const type = (contentType ?? '').split(';')[0]!.trim();
   const media = response.content?.[type];
   if (!media) return [`${method} ${template} ${status}: content type ${type} is not documented`];
-  const validate = ajv.compile(rewriteRefs(media.schema) as object);
+  const validate = compiled(media.schema);
   if (validate(body)) return [];
   return (validate.errors ?? []).map(
     (e) => `${method} ${template} ${status}: ${e.instancePath || '(body)'} ${e.message} ${JSON.stringify(e.params)}`,
