@@ -28,6 +28,9 @@ const TIMEOUT_MS = 2000;
 const BODY_LIMIT = 4096;
 const HUGE = 100 * 1024 * 1024;
 
+/** Bytes the /huge handler managed to hand to the socket before the client went away, by path. */
+const hugeSent = new Map<string, number>();
+
 function hostile(path: string, res: ServerResponse): void {
   if (path.startsWith('/never')) return; // headers never come
   if (path.startsWith('/drip')) {
@@ -43,6 +46,7 @@ function hostile(path: string, res: ServerResponse): void {
     const pump = () => {
       while (sent < HUGE && !res.destroyed) {
         sent += chunk.length;
+        hugeSent.set(path, sent);
         if (!res.write(chunk)) return void res.once('drain', pump);
       }
       res.end();
@@ -136,6 +140,10 @@ describe('fault 11: hostile http targets', () => {
     for (const kind of new Set(cases.map((c) => c.kind))) figure(`fault11.${kind}`, summary(kind));
     const loopHits = sink.hits.filter((h) => h.path === '/loop/plain').length;
     const followHits = sink.hits.filter((h) => h.path === '/loop/follow').length;
+    figure(
+      'fault11.hugeBodyMbSentBeforeClientClosed',
+      [...hugeSent.values()].map((b) => Math.round(b / 1e5) / 10),
+    );
     figure('fault11.redirectLoopHits', `not following: ${loopHits}; followRedirects: ${followHits}`);
     figure(
       'fault11.workerRssMb',
@@ -153,6 +161,9 @@ describe('fault 11: hostile http targets', () => {
     for (const x of results.filter((y) => y.kind === 'huge')) {
       expect([x.r.status, stored(x.r), (x.r.result as { bodyTruncated: boolean }).bodyTruncated]).toEqual(['succeeded', BODY_LIMIT, true]);
     }
+    // The worker stopped reading after 4 KB: the server could not push the 100 MB (socket buffers only).
+    expect(hugeSent.size).toBe(COPIES);
+    for (const sent of hugeSent.values()) expect(sent).toBeLessThan(16 * 1024 * 1024);
     const loop = results.find((y) => y.kind === 'loop')!.r;
     expect([loop.status, loop.error?.code]).toEqual(['failed', 'http-302']);
     expect(loopHits).toBe(1);
