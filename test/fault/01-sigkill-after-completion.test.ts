@@ -70,7 +70,7 @@ describe('fault 1b: a worker SIGKILLed just after runs complete', () => {
       'the queue to drain',
       async () => {
         const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-        return c.wait + c.active + c.delayed + c.prioritized === 0;
+        return Object.values(c).every((n) => n === 0);
       },
       { timeoutMs: 40_000, intervalMs: 250 },
     );
