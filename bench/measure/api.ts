@@ -1,0 +1,215 @@
+import { Types } from 'mongoose';
+import { buildExecutionQuery, EXECUTION_SORT, toExecutionDoc } from '../../src/persistence/execution-repository';
+import { buildListQuery } from '../../src/persistence/job-repository';
+import { figure, type BenchContext, type Figure } from '../lib/context';
+import { paced, request, sample } from '../lib/http';
+import { percentile, sleep } from '../lib/stats';
+import { createMany, noopJob, redisUsedMemory, type TockCluster } from '../lib/tock';
+import { definitionDoc, noopRecord } from './store';
+
+const farFuture = () => new Date(Date.now() + 7 * 86_400_000);
+
+export interface CreateFigures {
+  redisBytesPerPending: Figure;
+  createP99: Figure;
+  createErrors: Figure;
+  createMaxRate: Figure;
+  bulk: Figure;
+}
+
+/** One repetition on a fresh API, database and queue prefix (cluster without a worker). */
+export async function measureCreateRep(
+  ctx: BenchContext,
+  c: TockCluster,
+  o: { pendingDefs: number; holdMs: number; stepMs: number; bulkRequests: number },
+): Promise<{ bytes: number; p99: number | null; errors: number; maxRate: number | null; bulk: number | null; bulkNote?: string }> {
+  // Redis bytes per pending one-time definition: everything Tock keeps in Redis for it.
+  await sleep(500);
+  const before = redisUsedMemory(await c.redis.info('memory'));
+  await createMany(
+    c.api.baseUrl,
+    Array.from({ length: o.pendingDefs }, (_, i) => noopJob(`pending-${i}`, farFuture())),
+  );
+  await sleep(500);
+  const after = redisUsedMemory(await c.redis.info('memory'));
+  const bytes = (after - before) / o.pendingDefs;
+
+  const create = async (i: number) => {
+    const r = await request(c.api.baseUrl, 'POST', '/api/v1/jobs', noopJob(`create-${i}`, farFuture()));
+    return { ok: r.status === 201, ms: r.ms, error: r.status === 201 ? undefined : `HTTP ${r.status} ${JSON.stringify(r.body)}` };
+  };
+  const hold = await paced(300, o.holdMs, create, 1000);
+  ctx.log(
+    `  POST /jobs at 300/s for ${o.holdMs / 1000} s: p50 ${hold.p50?.toFixed(1)} ms, p99 ${hold.p99?.toFixed(1)} ms, ` +
+      `${hold.errors} errors${hold.skipped ? `, ${hold.skipped} not sent` : ''}`,
+  );
+
+  let maxRate: number | null = null;
+  for (let rate = 400; rate < 20_000; rate = Math.round(rate * 1.25)) {
+    const r = await paced(rate, o.stepMs, create, 1000);
+    const held = r.errors === 0 && r.skipped === 0 && r.achievedRate >= rate * 0.95 && r.p99 !== null && r.p99 <= 50;
+    ctx.log(`  POST /jobs at ${rate}/s: p99 ${r.p99?.toFixed(1)} ms, ${r.errors} errors -> ${held ? 'held' : 'not held'}`);
+    if (!held) break;
+    maxRate = rate;
+  }
+  if (maxRate === null && hold.errors === 0 && hold.p99 !== null && hold.p99 <= 50) maxRate = 300;
+
+  // Bulk create: 1,000 definitions per request, one request at a time.
+  let bulk: number | null = null;
+  let bulkNote: string | undefined;
+  const batch = () => ({ jobs: Array.from({ length: 1000 }, (_, i) => noopJob(`bulk-${i}`, farFuture())) });
+  const probe = await request(c.api.baseUrl, 'POST', '/api/v1/jobs/batch', batch());
+  if (probe.status === 404 || probe.status === 405) {
+    bulkNote = `POST /api/v1/jobs/batch answered ${probe.status}: the endpoint is not there yet`;
+  } else if (probe.status !== 201 && probe.status !== 207) {
+    bulkNote = `POST /api/v1/jobs/batch answered ${probe.status}: ${JSON.stringify(probe.body).slice(0, 300)}`;
+  } else {
+    let defs = 0;
+    let ms = 0;
+    for (let i = 0; i < o.bulkRequests; i++) {
+      const r = await request(c.api.baseUrl, 'POST', '/api/v1/jobs/batch', batch());
+      if (r.status !== 201) bulkNote = `a batch answered ${r.status}`;
+      defs += 1000;
+      ms += r.ms;
+    }
+    bulk = (defs * 1000) / ms;
+    ctx.log(`  POST /jobs/batch x${o.bulkRequests} of 1,000: ${Math.round(bulk)} definitions/s`);
+  }
+  return { bytes, p99: hold.p99, errors: hold.errors, maxRate, bulk, bulkNote };
+}
+
+export function createFigures(reps: Awaited<ReturnType<typeof measureCreateRep>>[]): CreateFigures {
+  return {
+    redisBytesPerPending: figure(reps.map((r) => r.bytes)),
+    createP99: figure(reps.map((r) => r.p99)),
+    createErrors: figure(reps.map((r) => r.errors)),
+    createMaxRate: figure(reps.map((r) => r.maxRate)),
+    bulk: figure(
+      reps.map((r) => r.bulk),
+      { note: reps.find((r) => r.bulkNote)?.bulkNote },
+    ),
+  };
+}
+
+export interface ListFigures {
+  jobs: Figure;
+  executions: Figure;
+  /** The same queries sent straight to the store (the repositories' filter and sort, no HTTP, no Tock). */
+  storeJobs: Figure;
+  storeExecutions: Figure;
+}
+
+async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await op(i);
+    ms.push(performance.now() - t0);
+  }
+  return ms;
+}
+
+/** Definitions (5,000) and execution records (50,000) inserted through Tock's models, then list p99s. */
+export async function measureList(
+  ctx: BenchContext,
+  c: TockCluster,
+  o: { reps: number; samples: number; definitions: number; records: number },
+): Promise<ListFigures> {
+  const now = Date.now();
+  const handlers = ['noop', 'http', 'sleep', 'simulate'];
+  const statuses = ['scheduled', 'scheduled', 'paused', 'completed'];
+  const kinds = [
+    { kind: 'interval', everyMs: 60_000 },
+    { kind: 'cron', expression: '*/5 * * * *' },
+    { kind: 'once', runAt: new Date(now + 3_600_000).toISOString() },
+    { kind: 'delay', delayMs: 60_000 },
+  ];
+  const defs = Array.from({ length: o.definitions }, (_, i) => ({
+    ...definitionDoc(i, now),
+    handler: handlers[i % 4],
+    status: statuses[Math.floor(i / 4) % 4],
+    schedule: kinds[Math.floor(i / 16) % 4],
+    nextRunAt: new Date(now + ((i * 7919) % 86_400) * 1000),
+  }));
+  for (let i = 0; i < defs.length; i += 1000) await c.db.models.Job.collection.insertMany(defs.slice(i, i + 1000));
+  // A tenth of the definitions hold all records: the executions list reads one definition's history.
+  const busy = defs.slice(0, o.definitions / 10).map((d) => (d._id as Types.ObjectId).toHexString());
+  const statusesOf = ['succeeded', 'succeeded', 'succeeded', 'failed'] as const;
+  for (let b = 0; b < o.records / 1000; b++) {
+    const docs = Array.from({ length: 1000 }, (_, k) => {
+      const i = b * 1000 + k;
+      const startedAt = new Date(now - (o.records - i) * 1000);
+      const r = {
+        ...noopRecord(busy[i % busy.length]!, i),
+        status: statusesOf[i % 4]!,
+        startedAt,
+        scheduledFor: startedAt,
+        finishedAt: startedAt,
+      };
+      return toExecutionDoc(r);
+    });
+    await c.db.models.Execution.collection.insertMany(docs as never[]);
+  }
+  ctx.log(
+    `  list: ${await c.db.models.Job.estimatedDocumentCount()} definitions, ${await c.db.models.Execution.estimatedDocumentCount()} records`,
+  );
+  const soon = new Date(now + 3_600_000).toISOString();
+  const jobQueries = [
+    '/api/v1/jobs?limit=20',
+    '/api/v1/jobs?status=scheduled&limit=20',
+    '/api/v1/jobs?handler=http&scheduleKind=cron&limit=20',
+    `/api/v1/jobs?status=scheduled&nextRunBefore=${encodeURIComponent(soon)}&limit=20`,
+  ];
+  const jobsP99: (number | null)[] = [];
+  const execP99: (number | null)[] = [];
+  const storeJobsP99: (number | null)[] = [];
+  const storeExecP99: (number | null)[] = [];
+  const jobFilters = [
+    {},
+    { status: 'scheduled' as const },
+    { handler: 'http', scheduleKind: 'cron' as const },
+    { status: 'scheduled' as const, nextRunBefore: new Date(soon) },
+  ];
+  const jobsColl = c.db.models.Job.collection;
+  const execColl = c.db.models.Execution.collection;
+  for (let rep = 0; rep < o.reps; rep++) {
+    const sj = await timed(o.samples, (i) => {
+      const q = buildListQuery(jobFilters[i % jobFilters.length]!);
+      return jobsColl
+        .find(q.filter as never)
+        .sort(q.sort as never)
+        .limit(21)
+        .toArray();
+    });
+    const se = await timed(o.samples, async (i) => {
+      const jobId = busy[(i * 37) % busy.length]!;
+      await jobsColl.findOne({ _id: new Types.ObjectId(jobId) });
+      const filter = buildExecutionQuery({ jobId, status: i % 2 ? 'failed' : undefined });
+      return execColl
+        .find(filter as never)
+        .sort(EXECUTION_SORT)
+        .limit(21)
+        .toArray();
+    });
+    storeJobsP99.push(percentile(sj, 99));
+    storeExecP99.push(percentile(se, 99));
+    const j = await sample(o.samples, (i) => request(c.api.baseUrl, 'GET', jobQueries[i % jobQueries.length]!));
+    const e = await sample(o.samples, (i) =>
+      request(c.api.baseUrl, 'GET', `/api/v1/jobs/${busy[(i * 37) % busy.length]}/executions?limit=20${i % 2 ? '&status=failed' : ''}`),
+    );
+    jobsP99.push(j.failures ? null : percentile(j.ms, 99));
+    execP99.push(e.failures ? null : percentile(e.ms, 99));
+    ctx.log(
+      `  list rep ${rep + 1}: GET /jobs p99 ${jobsP99[rep]?.toFixed(1)} ms (p50 ${percentile(j.ms, 50)?.toFixed(1)}), ` +
+        `GET /jobs/{id}/executions p99 ${execP99[rep]?.toFixed(1)} ms (p50 ${percentile(e.ms, 50)?.toFixed(1)})` +
+        (j.failures || e.failures ? `, ${j.failures + e.failures} failed requests` : '') +
+        `; store alone p99 ${storeJobsP99[rep]?.toFixed(1)} / ${storeExecP99[rep]?.toFixed(1)} ms`,
+    );
+  }
+  return {
+    jobs: figure(jobsP99, { queries: jobQueries }),
+    executions: figure(execP99),
+    storeJobs: figure(storeJobsP99),
+    storeExecutions: figure(storeExecP99),
+  };
+}

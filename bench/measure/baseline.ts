@@ -1,0 +1,90 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { createRedis } from '../../src/queue/redis';
+import { figure, type BenchContext, type Figure } from '../lib/context';
+import { paced } from '../lib/http';
+import { BenchWorker } from '../lib/processes';
+import { until } from '../lib/stats';
+import { searchRate, type StepResult } from './sustained';
+
+/** The options JobQueue.jobOptions gives a definition with the default retry policy (literal: no Tock code here). */
+export const BASELINE_JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1000 },
+};
+
+const data = (i: number) => ({ d: `0000000000000000000000${String(i % 20).padStart(2, '0')}`, v: 1, t: 'manual' });
+const runId = () => `baseline-m-${randomBytes(6).toString('hex')}`;
+
+export interface BaselineFigures {
+  drain: Figure;
+  sustained: Figure;
+}
+
+/** (a) raw BullMQ: same queue options and job data shape, one worker at concurrency 50, no-op processor. */
+export async function measureBaseline(
+  ctx: BenchContext,
+  o: { drainReps: number; drainJobs: number; sustainedReps: number; stepMs: number },
+): Promise<BaselineFigures> {
+  const prefix = 'b-baseline';
+  const worker = await BenchWorker.start('bullmq', { REDIS_URL: ctx.servers.redisUrl, QUEUE_PREFIX: prefix });
+  const connection = createRedis(ctx.servers.redisUrl, 'worker');
+  const queue = new Queue('jobs', { connection, prefix });
+  try {
+    const drain: (number | null)[] = [];
+    for (let rep = 0; rep < o.drainReps; rep++) {
+      await worker.call('pause');
+      for (let i = 0; i < o.drainJobs; i += 1000) {
+        const n = Math.min(1000, o.drainJobs - i);
+        await queue.addBulk(
+          Array.from({ length: n }, (_, k) => ({ name: 'run', data: data(i + k), opts: { ...BASELINE_JOB_OPTIONS, jobId: runId() } })),
+        );
+      }
+      const { ms } = await worker.call<{ ms: number | null }>('drain', { n: o.drainJobs });
+      drain.push(ms === null ? null : (o.drainJobs * 1000) / ms);
+      ctx.log(`  baseline drain rep ${rep + 1}: ${ms === null ? 'timed out' : `${Math.round(drain[rep]!)} jobs/s`}`);
+    }
+
+    const step = async (rate: number): Promise<StepResult> => {
+      await worker.stats(true);
+      const r = await paced(
+        rate,
+        o.stepMs,
+        async () => {
+          const t0 = performance.now();
+          await queue.add('run', data(0), { ...BASELINE_JOB_OPTIONS, jobId: runId() });
+          return { ok: true, ms: performance.now() - t0 };
+        },
+        2000,
+      );
+      const caughtUp = await until(async () => (await worker.stats()).completed >= r.ok, 3000, 50);
+      const s = await worker.stats(true);
+      return judge(rate, r, caughtUp, s.lag.p99);
+    };
+    const first = Math.max(1000, Math.round(0.4 * (figure(drain).median ?? 5000)));
+    const sustained = await searchRate(ctx, 'baseline sustained', o.sustainedReps, first, step);
+    return { drain: figure(drain), sustained: figure(sustained.values, { steps: sustained.steps }) };
+  } finally {
+    await queue.close();
+    connection.disconnect();
+    await worker.stop();
+  }
+}
+
+export function judge(
+  rate: number,
+  r: { achievedRate: number; skipped: number; errors: number; firstError?: string },
+  caughtUp: boolean,
+  lagP99: number | null,
+  extra?: string,
+): StepResult {
+  const problems: string[] = [];
+  if (r.errors > 0) problems.push(`${r.errors} errors (${r.firstError})`);
+  if (r.skipped > 0 || r.achievedRate < rate * 0.95) problems.push(`sender reached only ${Math.round(r.achievedRate)}/s`);
+  if (!caughtUp) problems.push('executions fell behind');
+  if (lagP99 === null || lagP99 > 250) problems.push(`lag p99 ${lagP99} ms`);
+  if (extra) problems.push(extra);
+  return { rate, held: problems.length === 0, why: problems.length ? problems.join('; ') : `lag p99 ${lagP99} ms`, lagP99 };
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
+import type { ExecutionRecord } from '../../src/domain/execution';
+import { createLogger } from '../../src/observability/logger';
+import { HistoryWriter } from '../../src/persistence/history-writer';
+import { connectDatabase } from '../../src/persistence/mongo';
+import { figure, type BenchContext, type Figure } from '../lib/context';
+import { paced } from '../lib/http';
+import { mongoUrl } from '../lib/servers';
+
+/** An execution record as RunProcessor hands it to the history writer after a no-op run. */
+export function noopRecord(defId: string, i: number): ExecutionRecord {
+  const runId = `${defId}-m-${randomBytes(6).toString('hex')}`;
+  const startedAt = new Date(Date.now() - 1000 + (i % 1000));
+  return {
+    id: `${runId}.1`,
+    jobId: defId,
+    runId,
+    attempt: 1,
+    status: 'succeeded',
+    trigger: 'manual',
+    scheduledFor: new Date(startedAt.getTime() - 2),
+    startedAt,
+    finishedAt: new Date(startedAt.getTime() + 1),
+    durationMs: 1,
+    driftMs: 2,
+    workerId: 'bench-worker',
+    error: null,
+    result: null,
+  };
+}
+
+export function definitionDoc(i: number, now = Date.now()): { _id: Types.ObjectId } & Record<string, unknown> {
+  return {
+    _id: new Types.ObjectId(),
+    name: `bench-${i}`,
+    handler: 'noop',
+    payload: {},
+    schedule: { kind: 'once', runAt: new Date(now + 86_400_000).toISOString() },
+    retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
+    timeoutMs: 30_000,
+    status: 'scheduled',
+    nextRunAt: new Date(now + 86_400_000),
+    dueAt: new Date(now + 86_400_000),
+    lastRunAt: null,
+    lastExecutionStatus: null,
+    runCount: 0,
+    failureCount: 0,
+    version: 1,
+    createdAt: new Date(now),
+    updatedAt: new Date(now),
+  };
+}
+
+export interface StoreFigures {
+  insert: Figure;
+  defInsert: Figure;
+  defUpdateMs: Figure;
+  /** insertOne of one definition at 300/s: the store's share of a POST /jobs. */
+  insertOneP99: Figure;
+}
+
+/**
+ * The store alone, in the benchmark process (otherwise idle): execution documents through Tock's
+ * own model and HistoryWriter (insertMany batches of 500, as the worker does) as fast as they go;
+ * definition documents through insertMany in batches of 1,000 (what a bulk create can at best do);
+ * and single-statement updateOne by _id on 5,000 definitions, 4 at a time (the counter coalescer's shape).
+ */
+export async function measureStore(ctx: BenchContext, reps: number, records: number): Promise<StoreFigures> {
+  const db = await connectDatabase(mongoUrl(ctx.servers, 'bench_store'), { ensureIndexes: true });
+  const silent = createLogger('silent');
+  const insert: number[] = [];
+  const defInsert: number[] = [];
+  const defUpdateMs: number[] = [];
+  const insertOneP99: (number | null)[] = [];
+  const defIds = Array.from({ length: 20 }, () => new Types.ObjectId().toHexString());
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const writer = new HistoryWriter(db.models, { flushIntervalMs: 100, batchSize: 500 }, silent);
+      const recs = Array.from({ length: records }, (_, i) => noopRecord(defIds[i % defIds.length]!, i));
+      const t0 = performance.now();
+      for (const r of recs) writer.addExecution(r);
+      const left = await writer.close(120_000);
+      const ms = performance.now() - t0;
+      insert.push(left === 0 ? (records * 1000) / ms : null!);
+
+      await db.models.Job.deleteMany({});
+      const jobs = db.models.Job.collection;
+      const batches = Array.from({ length: 5 }, (_, b) => Array.from({ length: 1000 }, (_, i) => definitionDoc(b * 1000 + i)));
+      const t1 = performance.now();
+      for (const batch of batches) await jobs.insertMany(batch, { ordered: false });
+      defInsert.push((5000 * 1000) / (performance.now() - t1));
+
+      const ids = batches.flat().map((d) => d._id as Types.ObjectId);
+      const n = ctx.quick ? 100 : 500;
+      let next = 0;
+      const lane = async () => {
+        while (next < n) {
+          const _id = ids[(next++ * 7919) % ids.length];
+          await db.models.Job.updateOne(
+            { _id },
+            { $inc: { runCount: 1, failureCount: 0 }, $set: { lastRunAt: new Date(), lastExecutionStatus: 'succeeded' } },
+            { timestamps: false },
+          );
+        }
+      };
+      const t2 = performance.now();
+      await Promise.all(Array.from({ length: 4 }, lane));
+      defUpdateMs.push((performance.now() - t2) / n);
+
+      const one = await paced(300, ctx.quick ? 2000 : 5000, async (i) => {
+        const t = performance.now();
+        await jobs.insertOne(definitionDoc(10_000 + i));
+        return { ok: true, ms: performance.now() - t };
+      });
+      insertOneP99.push(one.p99);
+      ctx.log(
+        `  store rep ${rep + 1}: executions ${Math.round(insert[rep]!)} docs/s, definitions ${Math.round(defInsert[rep]!)} docs/s, ` +
+          `updateOne on 5k definitions ${defUpdateMs[rep]!.toFixed(2)} ms each (4 concurrent), ` +
+          `insertOne at 300/s p99 ${one.p99?.toFixed(1)} ms`,
+      );
+    }
+  } finally {
+    await db.close();
+  }
+  return { insert: figure(insert), defInsert: figure(defInsert), defUpdateMs: figure(defUpdateMs), insertOneP99: figure(insertOneP99) };
+}

@@ -1,0 +1,48 @@
+import type { BenchContext } from '../lib/context';
+
+export interface StepResult {
+  rate: number;
+  held: boolean;
+  why: string;
+  lagP99: number | null;
+}
+
+/**
+ * The highest rate held: climbs by `factor` from `start` until a step fails, the previous one is
+ * the answer. Each repetition after the first starts just below the previous answer with finer steps.
+ */
+export async function searchRate(
+  ctx: BenchContext,
+  label: string,
+  reps: number,
+  first: number,
+  step: (rate: number) => Promise<StepResult>,
+): Promise<{ values: (number | null)[]; steps: StepResult[][] }> {
+  const values: (number | null)[] = [];
+  const allSteps: StepResult[][] = [];
+  let start = first;
+  let factor = 1.5;
+  for (let rep = 0; rep < reps; rep++) {
+    const steps: StepResult[] = [];
+    let rate = start;
+    let best: number | null = null;
+    for (let i = 0; i < 12; i++) {
+      const r = await step(Math.round(rate));
+      steps.push(r);
+      ctx.log(`  ${label} rep ${rep + 1}: ${r.rate}/s ${r.held ? 'held' : 'NOT held'} (${r.why})`);
+      if (r.held) {
+        best = r.rate;
+        rate *= factor;
+      } else if (best === null && rate > first / 16) {
+        rate /= factor;
+      } else break;
+    }
+    values.push(best);
+    allSteps.push(steps);
+    if (best !== null) {
+      start = best / 1.15;
+      factor = 1.1;
+    }
+  }
+  return { values, steps: allSteps };
+}

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import type { JobDefinition } from '../../src/domain/job-definition';
+import { JobQueue } from '../../src/queue/job-queue';
+import { newRunId } from '../../src/services/job-service';
+import { judge } from './baseline';
+import { figure, type BenchContext, type Figure } from '../lib/context';
+import { paced, request } from '../lib/http';
+import { sleep, until } from '../lib/stats';
+import { createMany, noopJob, type TockCluster } from '../lib/tock';
+import { searchRate, type StepResult } from './sustained';
+
+export interface TockRunFigures {
+  drain: Figure;
+  commandsPer1k: Figure;
+  readsPerExecution: Figure;
+  sustained: Figure;
+  rssGrowthPct: Figure;
+}
+
+function rssOf(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/**
+ * (c) Tock with every attempt recorded: 20 no-op definitions created through the API; their runs are
+ * pre-queued exactly as POST /jobs/{id}/trigger enqueues them (JobQueue.enqueueRun's id, data and
+ * options), the worker drains them, and the drain ends when the last record is in the store.
+ */
+export async function measureTockRun(
+  ctx: BenchContext,
+  c: TockCluster,
+  o: { drainReps: number; drainJobs: number; sustainedReps: number; stepMs: number; firstRate: number; rssMs: number },
+): Promise<TockRunFigures> {
+  const worker = c.worker!;
+  const ids = await createMany(
+    c.api.baseUrl,
+    Array.from({ length: 20 }, (_, i) => noopJob(`drain-${i}`, new Date(Date.now() + 86_400_000))),
+  );
+  const defs: JobDefinition[] = [];
+  for (const id of ids) defs.push((await request(c.api.baseUrl, 'GET', `/api/v1/jobs/${id}`)).body as JobDefinition);
+  const jobQueue = new JobQueue(c.redis, { prefix: c.prefix, failedJobRetention: 1000 });
+
+  // Warm the definition cache (one read per definition per worker), then measure.
+  await worker.stats(true);
+  for (const id of ids) await request(c.api.baseUrl, 'POST', `/api/v1/jobs/${id}/trigger`);
+  await until(async () => (await worker.stats()).written >= ids.length, 10_000, 50);
+  const cold = await worker.stats(true);
+  ctx.log(`  warm-up: ${cold.reads} store reads for ${ids.length} first runs (one per definition)`);
+
+  const drain: (number | null)[] = [];
+  const per1k: (number | null)[] = [];
+  const reads: (number | null)[] = [];
+  const byName: Record<string, number>[] = [];
+  for (let rep = 0; rep < o.drainReps; rep++) {
+    await worker.call('pause');
+    const perDef = Math.ceil(o.drainJobs / defs.length);
+    for (let i = 0; i < o.drainJobs; i += 1000) {
+      const n = Math.min(1000, o.drainJobs - i);
+      await jobQueue.queue.addBulk(
+        Array.from({ length: n }, (_, k) => {
+          const def = defs[Math.floor((i + k) / perDef)]!;
+          return {
+            name: 'run',
+            data: { d: def.id, v: def.version, t: 'manual' as const },
+            opts: { ...jobQueue.jobOptions(def), jobId: newRunId(def.id, 'm') },
+          };
+        }),
+      );
+    }
+    const { ms } = await worker.call<{ ms: number | null }>('drain', { n: o.drainJobs });
+    await sleep(1500); // the coalesced counter updates of this drain are flushed within 1 s
+    const s = await worker.stats(true);
+    drain.push(ms === null ? null : (o.drainJobs * 1000) / ms);
+    per1k.push((s.commands.total * 1000) / o.drainJobs);
+    reads.push(s.reads / o.drainJobs);
+    byName.push(s.commands.byName);
+    ctx.log(
+      `  tock drain rep ${rep + 1}: ${ms === null ? 'timed out' : `${Math.round(drain[rep]!)} jobs/s`}, ` +
+        `${s.commands.total} store commands ${JSON.stringify(s.commands.byName)}, ${s.reads} reads`,
+    );
+  }
+
+  const trigger = async (i: number) => {
+    const r = await request(c.api.baseUrl, 'POST', `/api/v1/jobs/${ids[i % ids.length]}/trigger`);
+    return { ok: r.status === 202, ms: r.ms, error: r.status === 202 ? undefined : `HTTP ${r.status}` };
+  };
+  const step = async (rate: number): Promise<StepResult> => {
+    await worker.stats(true);
+    const r = await paced(rate, o.stepMs, trigger, 500);
+    const caughtUp = await until(
+      async () => {
+        const s = await worker.stats();
+        return s.completed >= r.ok && s.written >= r.ok;
+      },
+      3000,
+      50,
+    );
+    const s = await worker.stats(true);
+    return judge(rate, r, caughtUp, s.lag.p99, r.p99 !== null && r.p99 > 1000 ? `trigger p99 ${Math.round(r.p99)} ms` : undefined);
+  };
+  // Start the search at a fifth of this run's drain rate (or firstRate when the drain failed).
+  const first = Math.max(100, Math.round(0.2 * (figure(drain).median ?? 5 * o.firstRate)));
+  const sustained = await searchRate(ctx, 'tock sustained', o.sustainedReps, first, step);
+  const sus = figure(sustained.values, { steps: sustained.steps, via: 'POST /api/v1/jobs/{id}/trigger' });
+
+  // Worker RSS under steady load at half the sustained rate.
+  const rate = Math.max(50, Math.round((sus.median ?? 200) / 2));
+  const samples: { t: number; rss: number }[] = [];
+  const t0 = Date.now();
+  const sampler = setInterval(() => {
+    samples.push({ t: Date.now() - t0, rss: rssOf(worker.pid) });
+    void worker.stats(true); // drop the lag samples the worker keeps, so they do not count as growth
+  }, 2000);
+  const load = await paced(rate, o.rssMs, trigger, 500).finally(() => clearInterval(sampler));
+  // Compare the second fifth (after the heap settled at this load) with the last fifth.
+  const window = Math.max(2, Math.floor(samples.length / 5));
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const early = med(samples.slice(window, 2 * window).map((s) => s.rss));
+  const late = med(samples.slice(-window).map((s) => s.rss));
+  const growth = ((late - early) / early) * 100;
+  ctx.log(
+    `  worker RSS at ${rate}/s for ${o.rssMs / 1000} s (${load.errors} errors): ${(early / 2 ** 20).toFixed(1)} MB -> ` +
+      `${(late / 2 ** 20).toFixed(1)} MB (${growth.toFixed(1)}%)`,
+  );
+
+  return {
+    drain: figure(drain, { jobs: o.drainJobs, definitions: defs.length }),
+    commandsPer1k: figure(per1k, { byName }),
+    readsPerExecution: figure(reads, { coldReadsForFirstRuns: cold.reads }),
+    sustained: sus,
+    rssGrowthPct: figure([growth], {
+      rate,
+      seconds: o.rssMs / 1000,
+      rssMb: samples.map((s) => Math.round((s.rss / 2 ** 20) * 10) / 10),
+    }),
+  };
+}
