@@ -55,6 +55,11 @@ export class HistoryWriter {
     return this.executions.items.length + this.deadLetters.items.length + this.inFlight;
   }
 
+  /** False while writes are failing (MongoDB unreachable): waiting for durability would only stall. */
+  get healthy(): boolean {
+    return this.failures === 0;
+  }
+
   /**
    * Buffers the record. The promise (which never rejects) resolves true once it is in MongoDB, or
    * false if it was dropped because the buffer was full: a caller that must not acknowledge work
