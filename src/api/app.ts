@@ -1,3 +1,4 @@
+import { UnavailableError } from '../domain/errors';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +34,8 @@ export interface AppDeps {
   queue: JobQueue;
   health: HealthCheck[];
   logger: Logger;
+  /** False while the MongoDB driver knows the server is unreachable: API calls get a 503 at once. */
+  storeConnected?: () => boolean;
 }
 
 /** The Koa app, not listening. Middleware order: request log, problem+json errors, body, routes. */
@@ -67,6 +70,10 @@ export function createApp(deps: AppDeps): Koa {
   );
 
   const api = new Router({ prefix: '/api/v1' });
+  api.use(async (_ctx, next) => {
+    if (deps.storeConnected && !deps.storeConnected()) throw new UnavailableError('MongoDB is unavailable', 5);
+    await next();
+  });
   for (const r of [jobRoutes({ ...deps, logger: log }), executionRoutes(deps), deadLetterRoutes(deps)])
     api.use(r.routes(), r.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());

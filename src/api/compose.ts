@@ -30,6 +30,7 @@ export function composeApi(deps: {
     registry,
     queue,
     logger,
+    storeConnected: () => db.conn.readyState === 1,
     health: [
       { name: 'redis', check: () => queue.ping() },
       { name: 'mongodb', check: () => db.ping() },

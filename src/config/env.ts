@@ -32,6 +32,7 @@ export const ConfigSchema = z.object({
   DEFAULT_TIMEOUT_MS: int(30_000, 1, 3_600_000),
   FAILED_JOB_RETENTION: int(1000, 0),
   HISTORY_MAX_BUFFERED: int(100_000, 1000),
+  HISTORY_DURABLE_ACK: bool(false),
   MISFIRE_GRACE_MS: int(5000, 0),
   RECONCILE_INTERVAL_MS: int(30_000, 0),
   REDIS_ALLOW_EVICTION: bool(false),

@@ -10,6 +10,11 @@ export interface HistoryWriterOptions {
   batchSize: number;
   /** Records kept while MongoDB is unreachable; past this the oldest are dropped (and logged). */
   maxBuffered?: number;
+  /**
+   * Write as soon as the previous write is done instead of every flushIntervalMs: for callers that
+   * wait for durability (group commit: records that arrive during a write go in the next one).
+   */
+  eager?: boolean;
 }
 
 interface Buffer<T> {
@@ -101,7 +106,7 @@ export class HistoryWriter {
 
   private schedule(): void {
     if (this.timer || this.closed) return;
-    const delay = this.failures === 0 ? this.opts.flushIntervalMs : Math.min(5000, 100 * 2 ** this.failures);
+    const delay = this.failures > 0 ? Math.min(5000, 100 * 2 ** this.failures) : this.opts.eager ? 0 : this.opts.flushIntervalMs;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();

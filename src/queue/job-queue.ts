@@ -19,6 +19,8 @@ export interface RunData {
   /** definition version the run was scheduled for */
   v: number;
   t: Trigger;
+  /** Starts that were postponed because the definition could not be read (not attempts). */
+  p?: number;
 }
 
 export interface QueueSettings {

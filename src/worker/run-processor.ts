@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { executionId, type ExecutionError, type ExecutionRecord } from '../domain/execution';
 import type { ExecutionStatus, JobDefinition, JobStatus } from '../domain/job-definition';
 import { isRepeating, nextRunAfter, passedOverSlots } from '../domain/schedule';
@@ -29,6 +29,8 @@ export interface ProcessorDeps {
   maxStalledCount: number;
   /** Leases named after definition ids: one running occurrence of an `overlap: forbid` job. */
   running: Pick<Leases, 'acquire'>;
+  /** Hold BullMQ's acknowledgement until the attempt's record is in MongoDB (HISTORY_DURABLE_ACK). */
+  durableAck: boolean;
 }
 
 export const STALLED_ERROR: ExecutionError = {
@@ -44,7 +46,15 @@ export const SKIP_OVERLAP: ExecutionError = {
   message: 'the previous run of this job was still running (overlap: forbid); skipped',
 };
 
+const DURABLE_WAIT_MS = 2000;
+const POSTPONE_MAX_MS = 10_000;
+
 export type RunJob = Job<RunData, unknown, string>;
+
+/** The attempt a start of the job is: BullMQ's starts, less those postponed before they began. */
+export function attemptOf(job: RunJob): number {
+  return job.attemptsStarted - (job.data.p ?? 0);
+}
 
 /** When the occurrence was due: the scheduler slot, or the delayed job's due time. */
 export function scheduledFor(job: RunJob): Date {
@@ -64,11 +74,16 @@ function toExecutionError(err: unknown): ExecutionError {
 export class RunProcessor {
   constructor(private readonly deps: ProcessorDeps) {}
 
-  async process(job: RunJob): Promise<unknown> {
+  async process(job: RunJob, token?: string): Promise<unknown> {
     const startedAt = new Date();
     const { d: defId, v: version, t: trigger } = job.data;
-    const cached = await this.deps.cache.get(defId, version);
     const log = this.deps.logger.child({ jobId: defId, runId: job.id });
+    let cached: CachedDefinition | null;
+    try {
+      cached = await this.deps.cache.get(defId, version);
+    } catch (err) {
+      return this.postpone(job, token, err, log);
+    }
     if (!cached) {
       log.info('definition deleted; run skipped');
       return { skipped: 'deleted' };
@@ -78,7 +93,7 @@ export class RunProcessor {
       log.info({ jobVersion: version, version: def.version, status: def.status }, 'superseded run skipped');
       return { skipped: 'superseded' };
     }
-    const attempt = job.attemptsStarted;
+    const attempt = attemptOf(job);
     const stalls = attempt - 1 - job.attemptsMade;
     if (stalls > 0) await this.recordStalledAttempts(job, def, attempt);
     if (stalls > this.deps.maxStalledCount) {
@@ -108,7 +123,7 @@ export class RunProcessor {
    */
   private recordPassedOver(job: RunJob, def: JobDefinition): void {
     const slot = slotFromJobId(job.id);
-    if (job.data.t !== 'schedule' || slot === null || job.attemptsStarted !== 1 || !job.processedOn) return;
+    if (job.data.t !== 'schedule' || slot === null || attemptOf(job) !== 1 || !job.processedOn) return;
     // Later than the misfire grace, the workers were away: that is a misfire, handled by its policy.
     if (job.processedOn - slot > this.deps.misfireGraceMs) return;
     const passed = passedOverSlots(def.schedule, slot, job.processedOn, MAX_PASSED_OVER_RECORDS);
@@ -132,9 +147,23 @@ export class RunProcessor {
     }
   }
 
+  /**
+   * The definition could not be read (MongoDB unreachable and not cached): put the run back for a
+   * few seconds without using up an attempt. `p` counts such starts, which are not attempts.
+   */
+  private async postpone(job: RunJob, token: string | undefined, err: unknown, log: Logger): Promise<never> {
+    if (!token) throw err;
+    const postponed = (job.data.p ?? 0) + 1;
+    const delay = Math.min(POSTPONE_MAX_MS, 500 * 2 ** Math.min(postponed, 10));
+    log.warn({ err, postponed, delay }, 'definition unavailable; run postponed');
+    await job.updateData({ ...job.data, p: postponed });
+    await job.moveToDelayed(Date.now() + delay, token);
+    throw new DelayedError();
+  }
+
   /** A scheduled occurrence of a repeating job that starts too late, under the `skip` misfire policy. */
   private misfired(job: RunJob, def: JobDefinition, startedAt: Date): ExecutionError | null {
-    if (job.data.t !== 'schedule' || !isRepeating(def.schedule) || job.attemptsStarted !== 1) return null;
+    if (job.data.t !== 'schedule' || !isRepeating(def.schedule) || attemptOf(job) !== 1) return null;
     if ((def.schedule.misfire ?? 'skip') !== 'skip') return null;
     const slot = slotFromJobId(job.id);
     const late = slot === null ? 0 : startedAt.getTime() - slot;
@@ -163,8 +192,9 @@ export class RunProcessor {
         handler.execute(payload, { signal, jobId: def.id, attempt, logger: log, allowPrivateNetworks: this.deps.allowPrivateNetworks }),
         signal,
       );
-      this.finish(base, 'succeeded', null, result);
+      const done = this.finish(base, 'succeeded', null, result);
       this.deps.stats.record(this.outcome(job, def, 'succeeded', true, false));
+      await this.durable(done);
       return undefined;
     } catch (raw) {
       const err = timeout.aborted ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
@@ -175,6 +205,7 @@ export class RunProcessor {
       if (final) this.deadLetter(job, def, record, 'failed');
       this.deps.stats.record(this.outcome(job, def, 'failed', final, final));
       log.warn({ attempt, final, code: error.code, err: error.message }, 'attempt failed');
+      await this.durable(record);
       if (!retryable) throw new UnrecoverableError(error.message);
       throw err instanceof Error ? err : new Error(error.message);
     }
@@ -215,8 +246,23 @@ export class RunProcessor {
       finishedAt,
       durationMs: finishedAt.getTime() - base.startedAt.getTime(),
     };
-    this.deps.history.addExecution(record);
+    this.writes.set(record, this.deps.history.addExecution(record));
     return record;
+  }
+
+  private readonly writes = new WeakMap<ExecutionRecord, Promise<boolean>>();
+
+  /**
+   * With HISTORY_DURABLE_ACK, holds BullMQ's acknowledgement until the attempt's record is in
+   * MongoDB (a SIGKILL loses the writer's buffer), for at most DURABLE_WAIT_MS, and not at all while
+   * MongoDB is failing.
+   */
+  private async durable(record: ExecutionRecord): Promise<void> {
+    const written = this.writes.get(record);
+    if (!written || !this.deps.durableAck || !this.deps.history.healthy) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([written, new Promise((r) => (timer = setTimeout(r, DURABLE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   /** What a finished run changes on its definition: counters, and status/nextRunAt where it moves. */
@@ -288,7 +334,7 @@ export class RunProcessor {
       ...this.baseRecord(job, def, attempt, due),
       status: 'stalled',
       // When the abandoned attempt started is not known (its worker died), so no drift is claimed.
-      startedAt: job.processedOn && job.processedOn < now.getTime() && job.attemptsStarted === attempt ? new Date(job.processedOn) : due,
+      startedAt: job.processedOn && job.processedOn < now.getTime() && attemptOf(job) === attempt ? new Date(job.processedOn) : due,
       driftMs: null,
       finishedAt: now,
       durationMs: null,
@@ -305,7 +351,7 @@ export class RunProcessor {
   async onStalledTooOften(job: RunJob): Promise<void> {
     const cached = await this.deps.cache.get(job.data.d, job.data.v);
     if (!cached) return;
-    const lastAbandoned = Math.max(1, job.attemptsStarted - 1);
+    const lastAbandoned = Math.max(1, attemptOf(job) - 1);
     await this.recordStalledAttempts(job, cached.def, lastAbandoned + 1);
     this.stalledTooOften(job, cached.def, lastAbandoned);
   }

@@ -37,7 +37,12 @@ export async function startWorker(
   const cache = new DefinitionCache(jobs);
   const history = new HistoryWriter(
     deps.db.models,
-    { flushIntervalMs: cfg.HISTORY_FLUSH_INTERVAL_MS, batchSize: cfg.HISTORY_BATCH_SIZE, maxBuffered: cfg.HISTORY_MAX_BUFFERED },
+    {
+      flushIntervalMs: cfg.HISTORY_FLUSH_INTERVAL_MS,
+      batchSize: cfg.HISTORY_BATCH_SIZE,
+      maxBuffered: cfg.HISTORY_MAX_BUFFERED,
+      eager: cfg.HISTORY_DURABLE_ACK,
+    },
     logger,
   );
   const stats = new RunStatsCoalescer(deps.db.models, { flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS }, logger);
@@ -56,12 +61,13 @@ export async function startWorker(
     shutdownSignal: shutdown.signal,
     misfireGraceMs: cfg.MISFIRE_GRACE_MS,
     maxStalledCount: cfg.WORKER_MAX_STALLED_COUNT,
+    durableAck: cfg.HISTORY_DURABLE_ACK,
     running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
   });
 
   const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger);
   const connection = createRedis(deps.redisUrl, 'worker');
-  const worker = new Worker<RunData>(QUEUE_NAME, (job) => processor.process(job as RunJob), {
+  const worker = new Worker<RunData>(QUEUE_NAME, (job, token) => processor.process(job as RunJob, token), {
     connection,
     prefix: cfg.QUEUE_PREFIX,
     concurrency: cfg.WORKER_CONCURRENCY,
