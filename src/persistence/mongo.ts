@@ -15,6 +15,8 @@ export interface Database {
 export async function connectDatabase(url: string, opts: { ensureIndexes?: boolean } = {}): Promise<Database> {
   const conn = mongoose.createConnection(url, {
     serverSelectionTimeoutMS: 1500,
+    // The API refuses requests while the driver knows the server is gone; notice its return soon.
+    heartbeatFrequencyMS: 1000,
     connectTimeoutMS: 1500,
     socketTimeoutMS: 30_000,
     maxPoolSize: 20,
