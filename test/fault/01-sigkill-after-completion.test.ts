@@ -1,8 +1,4 @@
-import type { Queue } from 'bullmq';
-import type { Database } from '../../src/persistence/mongo';
-import { createJobs, executionRecords, figure, startApi, startWorkers, stopAll, tockEnv } from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, openQueue, type TestContext } from '../helpers/services';
+import { createJobs, executionRecords, figure, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -16,24 +12,10 @@ import { waitFor } from '../helpers/wait-for';
 const JOBS = 200;
 
 describe('fault 1b: a worker SIGKILLed just after runs complete, with HISTORY_DURABLE_ACK=true', () => {
-  let ctx: TestContext;
-  let db: Database;
-  let queue: Queue;
-  let closeQueue: () => Promise<void>;
-  const procs: TockProcess[] = [];
-
-  beforeAll(async () => {
-    ctx = newTestContext();
-    db = await openDatabase(ctx);
-    ({ queue, close: closeQueue } = openQueue(ctx));
-  });
-  afterAll(async () => {
-    await stopAll(procs);
-    await closeQueue?.();
-    await cleanup(ctx, db);
-  });
+  const f = useFaultContext();
 
   it('loses no record of a run BullMQ counts as done', async () => {
+    const { ctx, db, queue, procs } = f;
     const env = tockEnv(ctx, {
       WORKER_CONCURRENCY: '50',
       WORKER_LOCK_DURATION_MS: '3000',

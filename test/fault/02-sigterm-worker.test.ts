@@ -1,8 +1,4 @@
-import type { Queue } from 'bullmq';
-import type { Database } from '../../src/persistence/mongo';
-import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, stopAll, tockEnv } from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, openQueue, type TestContext } from '../helpers/services';
+import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -14,24 +10,10 @@ const JOBS = 1000;
 const JOB_MS = 2000;
 
 describe('fault 2: a worker SIGTERMed under load', () => {
-  let ctx: TestContext;
-  let db: Database;
-  let queue: Queue;
-  let closeQueue: () => Promise<void>;
-  const procs: TockProcess[] = [];
-
-  beforeAll(async () => {
-    ctx = newTestContext();
-    db = await openDatabase(ctx);
-    ({ queue, close: closeQueue } = openQueue(ctx));
-  });
-  afterAll(async () => {
-    await stopAll(procs);
-    await closeQueue?.();
-    await cleanup(ctx, db);
-  });
+  const f = useFaultContext();
 
   it('finishes its in-flight jobs, duplicates none and exits in time', async () => {
+    const { ctx, db, queue, procs } = f;
     const env = tockEnv(ctx, {
       WORKER_CONCURRENCY: '50',
       WORKER_LOCK_DURATION_MS: '3000',

@@ -1,9 +1,6 @@
-import type { Queue } from 'bullmq';
 import { onceJobId } from '../../src/queue/job-queue';
-import type { Database } from '../../src/persistence/mongo';
-import { createJobs, executionRecords, figure, startApi, startWorkers, stopAll, tockEnv } from '../helpers/fault';
-import { http, type TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, openQueue, type TestContext } from '../helpers/services';
+import { createJobs, executionRecords, figure, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
+import { http } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -12,35 +9,20 @@ import { waitFor } from '../helpers/wait-for';
  */
 const SETTINGS = { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', WORKER_MAX_STALLED_COUNT: '1' };
 
-let ctx: TestContext;
-let db: Database;
-let queue: Queue;
-let closeQueue: () => Promise<void>;
-const procs: TockProcess[] = [];
-
-beforeAll(async () => {
-  ctx = newTestContext();
-  db = await openDatabase(ctx);
-  ({ queue, close: closeQueue } = openQueue(ctx));
-});
-
-afterAll(async () => {
-  await stopAll(procs);
-  await closeQueue?.();
-  await cleanup(ctx, db);
-});
+const f = useFaultContext();
 
 async function killWhileRunning(env: Record<string, string>, name: string, runId: string, attempt: number): Promise<void> {
   const [worker] = await startWorkers(env, 1, name);
-  procs.push(worker!);
+  f.procs.push(worker!);
   await waitFor(`attempt ${attempt} to run on ${name}`, async () => {
-    const job = await queue.getJob(runId);
+    const job = await f.queue.getJob(runId);
     return job?.processedBy === `${name}1` && job.attemptsStarted === attempt && (await job.getState()) === 'active';
   });
   await worker!.kill('SIGKILL');
 }
 
 it('a job stalled twice lands in the dead letter with the stall reason, and its retry runs once', async () => {
+  const { ctx, db, queue, procs } = f;
   const env = tockEnv({ redisUrl: ctx.redisUrl, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix }, SETTINGS);
   const { api, baseUrl } = await startApi(env);
   procs.push(api);

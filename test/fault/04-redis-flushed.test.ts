@@ -1,6 +1,5 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Database } from '../../src/persistence/mongo';
 import { QUEUE_NAME } from '../../src/queue/job-queue';
 import {
   createJobs,
@@ -14,9 +13,8 @@ import {
   stopAll,
   tockEnv,
   type RestartableServer,
+  useFaultContext,
 } from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -28,21 +26,16 @@ const RECONCILE_MS = 5_000;
 const REPEATING = 500;
 const ONCE = 1000;
 
-let ctx: TestContext;
-let db: Database;
+const f = useFaultContext();
 let redis: RestartableServer;
-const procs: TockProcess[] = [];
 
 beforeAll(async () => {
-  ctx = newTestContext();
-  db = await openDatabase(ctx);
   redis = await dedicatedRedis();
 });
 
 afterAll(async () => {
-  await stopAll(procs);
+  await stopAll(f.procs);
   await redis?.destroy();
-  await cleanup(ctx, db);
 });
 
 /** Creates through POST /api/v1/jobs/batch (1,000 per request); one by one where there is none. */
@@ -69,6 +62,7 @@ async function countInRedis(queue: Queue): Promise<{ schedulers: number; once: n
 }
 
 it('restores 1,500 definitions after FLUSHALL and an empty restart, with no duplicate and no early run', async () => {
+  const { ctx, db, procs } = f;
   const env = tockEnv(
     { redisUrl: redis.url, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { RECONCILE_INTERVAL_MS: String(RECONCILE_MS), WORKER_CONCURRENCY: '50' },

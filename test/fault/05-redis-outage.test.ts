@@ -1,4 +1,3 @@
-import type { Database } from '../../src/persistence/mongo';
 import {
   createJobs,
   dedicatedRedis,
@@ -10,9 +9,8 @@ import {
   stopAll,
   tockEnv,
   type RestartableServer,
+  useFaultContext,
 } from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -23,21 +21,16 @@ import { waitFor } from '../helpers/wait-for';
  */
 const OUTAGE_MS = 20_000;
 
-let ctx: TestContext;
-let db: Database;
+const f = useFaultContext();
 let redis: RestartableServer;
-const procs: TockProcess[] = [];
 
 beforeAll(async () => {
-  ctx = newTestContext();
-  db = await openDatabase(ctx);
   redis = await dedicatedRedis();
 });
 
 afterAll(async () => {
-  await stopAll(procs);
+  await stopAll(f.procs);
   await redis?.destroy();
-  await cleanup(ctx, db);
 });
 
 interface Call {
@@ -70,6 +63,7 @@ async function call(baseUrl: string, kind: Call['kind'], calls: Call[]): Promise
 }
 
 it('survives a 20 s Redis outage: quick 503s, working reads, no lost or doubled job', async () => {
+  const { ctx, db, procs } = f;
   const env = tockEnv(
     { redisUrl: redis.url, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { RECONCILE_INTERVAL_MS: '5000', WORKER_CONCURRENCY: '20' },

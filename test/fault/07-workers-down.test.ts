@@ -1,8 +1,5 @@
 import type { ExecutionDoc } from '../../src/persistence/models';
-import type { Database } from '../../src/persistence/mongo';
-import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, stopAll, tockEnv } from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -15,21 +12,10 @@ const DOWN_MS = 30_000;
 const EVERY_MS = 2000;
 const GRACE_MS = 5000;
 
-let ctx: TestContext;
-let db: Database;
-const procs: TockProcess[] = [];
-
-beforeAll(async () => {
-  ctx = newTestContext();
-  db = await openDatabase(ctx);
-});
-
-afterAll(async () => {
-  await stopAll(procs);
-  await cleanup(ctx, db);
-});
+const f = useFaultContext();
 
 it('after 30 s without workers, repeating jobs follow their misfire policy and one-time jobs run once', async () => {
+  const { ctx, db, procs } = f;
   const env = tockEnv(
     { redisUrl: ctx.redisUrl, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { MISFIRE_GRACE_MS: String(GRACE_MS), WORKER_CONCURRENCY: '50' },

@@ -10,10 +10,11 @@ import {
   startRedisServer,
   type LocalServer,
 } from '../../src/embedded/local-servers';
+import type { Queue } from 'bullmq';
 import type { Database } from '../../src/persistence/mongo';
 import type { ExecutionDoc } from '../../src/persistence/models';
 import { spawnTock, type TockProcess } from './processes';
-import { uniqueName } from './services';
+import { cleanup, newTestContext, openDatabase, openQueue, uniqueName, type TestContext } from './services';
 import { waitFor } from './wait-for';
 
 /**
@@ -256,4 +257,34 @@ export async function startSink(respond?: (req: http.IncomingMessage, res: http.
 /** A fresh queue prefix and database name for a fault test (the prefix names the test in Redis). */
 export function faultNames(test: string): { prefix: string; dbName: string } {
   return { prefix: uniqueName(`f${test}`), dbName: uniqueName(`fault${test}`) };
+}
+
+export interface FaultContext {
+  ctx: TestContext;
+  db: Database;
+  /** A BullMQ queue on the test's prefix, for looking at jobs from the test. */
+  queue: Queue;
+  /** Processes the test started; all are sent SIGTERM after the test file. */
+  procs: TockProcess[];
+}
+
+/**
+ * Registers beforeAll/afterAll for a fault test: a fresh database and queue prefix on the test
+ * servers, a queue to look at, and cleanup of the processes the test pushes into `procs`. The
+ * returned object is filled in before the first test runs.
+ */
+export function useFaultContext(): FaultContext {
+  const f = { procs: [] as TockProcess[] } as FaultContext;
+  let closeQueue: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    f.ctx = newTestContext();
+    f.db = await openDatabase(f.ctx);
+    ({ queue: f.queue, close: closeQueue } = openQueue(f.ctx));
+  });
+  afterAll(async () => {
+    await stopAll(f.procs);
+    await closeQueue?.();
+    if (f.ctx) await cleanup(f.ctx, f.db);
+  });
+  return f;
 }

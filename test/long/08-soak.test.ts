@@ -1,10 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ExecutionDoc } from '../../src/persistence/models';
-import type { Database } from '../../src/persistence/mongo';
-import { createJobs, executionRecords, figure, groupBy, percentile, startApi, startWorkers, stopAll, tockEnv } from '../helpers/fault';
+import {
+  createJobs,
+  executionRecords,
+  figure,
+  groupBy,
+  percentile,
+  startApi,
+  startWorkers,
+  tockEnv,
+  useFaultContext,
+} from '../helpers/fault';
 import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
 
 /**
  * Fault 8 (soak): 100 interval jobs every 2 s and 50 cron jobs every second for 5 minutes
@@ -16,19 +24,7 @@ const DURATION_MS = Number(process.env.TOCK_SOAK_MS ?? 300_000);
 const RESTART_EVERY_MS = 60_000;
 const WORKERS = 3;
 
-let ctx: TestContext;
-let db: Database;
-let procs: TockProcess[] = [];
-
-beforeAll(async () => {
-  ctx = newTestContext();
-  db = await openDatabase(ctx);
-});
-
-afterAll(async () => {
-  await stopAll(procs);
-  await cleanup(ctx, db);
-});
+const f = useFaultContext();
 
 /** Every slot a job should have run in [from, to): interval slots step from its first one, cron every second. */
 function expectedSlots(first: number, stepMs: number, from: number, to: number): number[] {
@@ -38,6 +34,7 @@ function expectedSlots(first: number, stepMs: number, from: number, to: number):
 }
 
 it(`runs every occurrence exactly once through rolling restarts (${DURATION_MS / 1000} s)`, async () => {
+  const { ctx, db, procs } = f;
   const env = tockEnv(
     { redisUrl: ctx.redisUrl, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { WORKER_CONCURRENCY: '50', WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' },
@@ -45,7 +42,7 @@ it(`runs every occurrence exactly once through rolling restarts (${DURATION_MS /
   const first = await startApi(env);
   let api = first.api;
   let workers = await startWorkers(env, WORKERS, 'g0-');
-  procs = [api, ...workers];
+  procs.push(api, ...workers);
   const intervalIds = await createJobs(
     first.baseUrl,
     Array.from({ length: 100 }, (_, i) => ({ name: `i${i}`, handler: 'noop', schedule: { kind: 'interval', everyMs: 2000 } })),
