@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import {
   startFerretDb,
   startRedisServer,
 } from '../../src/embedded/local-servers';
-import { onCleanup, trackChild } from './cleanup';
+import { onCleanup, onForcedExit, trackChild } from './cleanup';
 
 export interface BenchServers {
   redisUrl: string;
@@ -26,6 +27,7 @@ export function mongoUrl(servers: BenchServers, db: string): string {
 export async function startServers(log: (line: string) => void): Promise<BenchServers> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tock-bench-'));
   onCleanup('temp dir', async () => rmSync(dir, { recursive: true, force: true }));
+  onForcedExit(() => rmSync(dir, { recursive: true, force: true }));
 
   const redis = await startRedisServer({ dir: path.join(dir, 'redis'), persist: false });
   trackChild(redis.process);
@@ -35,8 +37,16 @@ export async function startServers(log: (line: string) => void): Promise<BenchSe
   await ensureFerretDb(log);
   const pgName = `tock_bench_${process.pid}_${Date.now()}`;
   const pgUrl = await createPostgresDatabase(pgName);
-  if (pgUrl) onCleanup('postgres database', () => dropPostgresDatabase(pgName));
-  else log('PostgreSQL is not reachable on 127.0.0.1:5432: falling back to the SQLite handler (figures are not comparable)');
+  if (pgUrl) {
+    onCleanup('postgres database', () => dropPostgresDatabase(pgName));
+    // FerretDB is SIGKILLed first on a forced exit, so the database can be dropped synchronously.
+    onForcedExit(() =>
+      execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-c', `drop database if exists "${pgName}" with (force)`], {
+        stdio: 'ignore',
+        timeout: 10_000,
+      }),
+    );
+  } else log('PostgreSQL is not reachable on 127.0.0.1:5432: falling back to the SQLite handler (figures are not comparable)');
   const ferret = await startFerretDb({ dir: path.join(dir, 'ferretdb'), postgresUrl: pgUrl ?? undefined });
   trackChild(ferret.process);
   onCleanup('ferretdb', () => ferret.stop());

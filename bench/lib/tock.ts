@@ -4,7 +4,7 @@ import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { createRedis } from '../../src/queue/redis';
 import { onCleanup } from './cleanup';
 import type { BenchContext } from './context';
-import { request } from './http';
+import { request, resetConnections } from './http';
 import { BenchWorker, startApi, type ApiProcess } from './processes';
 import { mongoUrl } from './servers';
 
@@ -43,6 +43,7 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
       const t0 = Date.now();
       await worker?.stop();
       const t1 = Date.now();
+      resetConnections();
       await api.stop();
       await queue.close();
       redis.disconnect();

@@ -82,7 +82,8 @@ export function judge(
 ): StepResult {
   const problems: string[] = [];
   if (r.errors > 0) problems.push(`${r.errors} errors (${r.firstError})`);
-  if (r.skipped > 0 || r.achievedRate < rate * 0.95) problems.push(`sender reached only ${Math.round(r.achievedRate)}/s`);
+  if (r.skipped > 0) problems.push(`${r.skipped} sends skipped: too many requests in flight`);
+  else if (r.achievedRate < rate * 0.95) problems.push(`sender reached only ${Math.round(r.achievedRate)}/s`);
   if (!caughtUp) problems.push('executions fell behind');
   if (lagP99 === null || lagP99 > 250) problems.push(`lag p99 ${lagP99} ms`);
   if (extra) problems.push(extra);

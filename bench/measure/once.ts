@@ -42,16 +42,20 @@ export async function measureOnce(ctx: BenchContext, c: TockCluster, o: { reps: 
     for (let i = 0; i < defs.length; i += 200) await Promise.all(defs.slice(i, i + 200).map((d) => jobQueue.register(d, now)));
     const t0 = performance.now();
     const { ms } = await worker.call<{ ms: number | null }>('drain', { n: o.n });
-    const done = await until(async () => (await c.db.models.Job.countDocuments({ status: 'completed' })) >= o.n, 120_000, 250);
+    // Definitions marked completed per second, watched for at most 20 s after the drain (on FerretDB
+    // a version-guarded updateOne scans the collection, so all 5,000 can take minutes); the rest of
+    // the updates then find an emptied collection and finish quickly.
+    let completed = 0;
+    const done = await until(async () => (completed = await c.db.models.Job.countDocuments({ status: 'completed' })) >= o.n, 20_000, 250);
     const settleMs = performance.now() - t0;
     const s = await worker.stats(true);
     drain.push(ms === null ? null : (o.n * 1000) / ms);
-    settled.push(done ? (o.n * 1000) / settleMs : null);
+    settled.push((completed * 1000) / settleMs);
     reads.push(s.reads / o.n);
     updates.push((s.commands.byName.update ?? 0) / o.n);
     ctx.log(
       `  one-time drain rep ${rep + 1}: ${ms === null ? 'timed out' : `${Math.round(drain[rep]!)} jobs/s`} run and recorded, ` +
-        `all ${o.n} definitions completed at ${done ? `${Math.round(settled[rep]!)}/s` : 'timeout'}; ` +
+        `${done ? 'all' : completed} of ${o.n} definitions marked completed (${Math.round(settled[rep]!)}/s); ` +
         `${s.reads} reads, ${s.commands.byName.update ?? 0} updates`,
     );
   }

@@ -56,6 +56,8 @@ export interface StoreFigures {
   insert: Figure;
   defInsert: Figure;
   defUpdateMs: Figure;
+  /** updateOne filtered by _id and version (how a one-time run ends its definition), 4 at a time. */
+  guardedUpdateMs: Figure;
   /** insertOne of one definition at 300/s: the store's share of a POST /jobs. */
   insertOneP99: Figure;
 }
@@ -73,6 +75,7 @@ export async function measureStore(ctx: BenchContext, reps: number, records: num
   const defInsert: number[] = [];
   const defUpdateMs: number[] = [];
   const insertOneP99: (number | null)[] = [];
+  const guardedUpdateMs: number[] = [];
   const defIds = Array.from({ length: 20 }, () => new Types.ObjectId().toHexString());
   try {
     for (let rep = 0; rep < reps; rep++) {
@@ -107,6 +110,22 @@ export async function measureStore(ctx: BenchContext, reps: number, records: num
       const t2 = performance.now();
       await Promise.all(Array.from({ length: 4 }, lane));
       defUpdateMs.push((performance.now() - t2) / n);
+      // The shape that ends a one-time definition: guarded by version (RunStatsCoalescer.applyOne).
+      next = 0;
+      const guardedN = Math.round(n / 5);
+      const guardedLane = async () => {
+        while (next < guardedN) {
+          const _id = ids[(next++ * 7919) % ids.length];
+          await db.models.Job.updateOne(
+            { _id, version: 1 },
+            { $inc: { runCount: 1, failureCount: 0 }, $set: { lastRunAt: new Date(), status: 'scheduled', nextRunAt: null } },
+            { timestamps: false },
+          );
+        }
+      };
+      const t3 = performance.now();
+      await Promise.all(Array.from({ length: 4 }, guardedLane));
+      guardedUpdateMs.push((performance.now() - t3) / guardedN);
 
       const one = await paced(300, ctx.quick ? 2000 : 5000, async (i) => {
         const t = performance.now();
@@ -116,12 +135,19 @@ export async function measureStore(ctx: BenchContext, reps: number, records: num
       insertOneP99.push(one.p99);
       ctx.log(
         `  store rep ${rep + 1}: executions ${Math.round(insert[rep]!)} docs/s, definitions ${Math.round(defInsert[rep]!)} docs/s, ` +
-          `updateOne on 5k definitions ${defUpdateMs[rep]!.toFixed(2)} ms each (4 concurrent), ` +
+          `updateOne on 5k definitions ${defUpdateMs[rep]!.toFixed(2)} ms each (4 concurrent; ` +
+          `${guardedUpdateMs[rep]!.toFixed(2)} ms guarded by version), ` +
           `insertOne at 300/s p99 ${one.p99?.toFixed(1)} ms`,
       );
     }
   } finally {
     await db.close();
   }
-  return { insert: figure(insert), defInsert: figure(defInsert), defUpdateMs: figure(defUpdateMs), insertOneP99: figure(insertOneP99) };
+  return {
+    insert: figure(insert),
+    defInsert: figure(defInsert),
+    defUpdateMs: figure(defUpdateMs),
+    guardedUpdateMs: figure(guardedUpdateMs),
+    insertOneP99: figure(insertOneP99),
+  };
 }

@@ -26,7 +26,7 @@ export async function searchRate(
     const steps: StepResult[] = [];
     let rate = start;
     let best: number | null = null;
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < (rep === 0 ? 12 : 5); i++) {
       const r = await step(Math.round(rate));
       steps.push(r);
       ctx.log(`  ${label} rep ${rep + 1}: ${r.rate}/s ${r.held ? 'held' : 'NOT held'} (${r.why})`);
@@ -40,8 +40,8 @@ export async function searchRate(
     values.push(best);
     allSteps.push(steps);
     if (best !== null) {
-      start = best / 1.15;
-      factor = 1.1;
+      start = best / 1.1;
+      factor = 1.15;
     }
   }
   return { values, steps: allSteps };
