@@ -9,6 +9,7 @@ import type { Database } from '../persistence/mongo';
 import type { JobQueue } from '../queue/job-queue';
 import { DeadLetterService } from '../services/dead-letter-service';
 import { JobService } from '../services/job-service';
+import type { DefinitionCache } from '../persistence/definition-cache';
 import { createApp } from './app';
 
 /** The API app wired to its repositories and services (used by the entrypoints and the tests). */
@@ -18,12 +19,21 @@ export function composeApi(deps: {
   registry: HandlerRegistry;
   logger: Logger;
   defaultTimeoutMs: number;
+  definitions?: DefinitionCache;
 }): Koa {
   const { db, queue, registry, logger } = deps;
   const jobs = new JobRepository(db.models);
   const executions = new ExecutionRepository(db.models);
   return createApp({
-    jobs: new JobService({ jobs, executions, queue, registry, logger, defaultTimeoutMs: deps.defaultTimeoutMs }),
+    jobs: new JobService({
+      jobs,
+      executions,
+      queue,
+      registry,
+      logger,
+      defaultTimeoutMs: deps.defaultTimeoutMs,
+      definitions: deps.definitions,
+    }),
     deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(db.models), jobs, queue }),
     executions,
     idempotency: new IdempotencyRepository(db.models),

@@ -9,6 +9,8 @@ import { startWorker } from '../worker/worker-runtime';
 import { ExecutionRepository } from '../persistence/execution-repository';
 import { JobRepository } from '../persistence/job-repository';
 import { Leases } from '../queue/leases';
+import { subscribeInvalidations } from '../queue/invalidations';
+import { DefinitionCache } from '../persistence/definition-cache';
 import { Reconciler } from '../services/reconciler';
 import { runPeriodically } from '../services/periodic';
 import { Retention } from '../services/retention';
@@ -102,7 +104,10 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       stops.unshift(() => worker.close());
     }
     if (parts.api) {
-      const app = composeApi({ db, queue, registry, logger, defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS });
+      const definitions = new DefinitionCache(new JobRepository(db.models));
+      const subscriber = subscribeInvalidations(services.redisUrl, cfg.QUEUE_PREFIX, definitions, logger);
+      stops.unshift(async () => void (await subscriber.quit().catch(() => undefined)));
+      const app = composeApi({ db, queue, registry, logger, defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS, definitions });
       const server = app.listen(cfg.PORT, cfg.HOST);
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const address = server.address();

@@ -113,7 +113,9 @@ export class JobQueue {
     const opts = { ...this.jobOptions(def), removeOnComplete: { age: ONCE_KEEP_COMPLETED_S } };
     return {
       data: { d: def.id, v: def.version, t: 'schedule' },
-      opts: { ...opts, jobId: onceJobId(def), delay: Math.max(0, due - now) },
+      // BullMQ runs a delayed job at timestamp + delay; its timestamp defaults to when it is added,
+      // which is after the MongoDB write: pin it to `now` so the job is due at `due`, not later.
+      opts: { ...opts, jobId: onceJobId(def), delay: Math.max(0, due - now), timestamp: now },
       runAt: Math.max(due, now),
     };
   }

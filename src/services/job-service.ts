@@ -9,6 +9,7 @@ import type { Page } from '../persistence/cursor';
 import type { ExecutionRepository } from '../persistence/execution-repository';
 import type { JobListFilter, JobRepository, NewJob } from '../persistence/job-repository';
 import type { JobQueue } from '../queue/job-queue';
+import type { DefinitionCache } from '../persistence/definition-cache';
 
 export interface JobServiceDeps {
   jobs: JobRepository;
@@ -18,6 +19,8 @@ export interface JobServiceDeps {
   logger: Logger;
   defaultTimeoutMs: number;
   now?: () => number;
+  /** Read-through cache for triggers (kept in step by pub/sub invalidations); without it, a read each. */
+  definitions?: Pick<DefinitionCache, 'get' | 'invalidate'>;
 }
 
 export interface RunAccepted {
@@ -151,6 +154,7 @@ export class JobService {
       await this.deps.jobs.restore(cur).catch((e: unknown) => this.deps.logger.error({ err: e, jobId: cur.id }, 'could not undo update'));
       throw err;
     }
+    this.deps.definitions?.invalidate(cur.id);
     await this.deps.queue
       .invalidate(cur.id)
       .catch((err: unknown) => this.deps.logger.warn({ err, jobId: cur.id }, 'invalidation not published'));
@@ -220,11 +224,14 @@ export class JobService {
         ? new PreconditionFailedError(`Job ${id} was modified concurrently`)
         : new ConflictError(`Job ${id} was modified concurrently; retry the request`);
     }
+    this.deps.definitions?.invalidate(id);
     await this.deps.queue.invalidate(id).catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'invalidation not published'));
   }
 
   async trigger(id: string): Promise<RunAccepted> {
-    const def = await this.get(id);
+    const cached = this.deps.definitions ? await this.deps.definitions.get(id, 0) : undefined;
+    if (cached === null) throw new NotFoundError(`Job ${id} does not exist`);
+    const def = cached?.def ?? (await this.get(id));
     const runId = newRunId(def.id, 'm');
     await this.deps.queue.enqueueRun(def, runId, 'manual');
     return { jobId: def.id, runId };

@@ -9,7 +9,7 @@ import type { ExecutionRepository } from '../persistence/execution-repository';
 import type { HistoryWriter } from '../persistence/history-writer';
 import type { RunStatsCoalescer } from '../persistence/run-stats';
 import { slotFromJobId, type RunData } from '../queue/job-queue';
-import type { CachedDefinition, DefinitionCache } from './definition-cache';
+import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
 
 export interface ProcessorDeps {

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { Worker, type MinimalJob } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/env';
 import { backoffDelay, DEFAULT_RETRY_POLICY } from '../domain/retry';
 import { HandlerError } from '../handlers/handler';
@@ -11,10 +10,11 @@ import { ExecutionRepository } from '../persistence/execution-repository';
 import { HistoryWriter } from '../persistence/history-writer';
 import { JobRepository } from '../persistence/job-repository';
 import { RunStatsCoalescer } from '../persistence/run-stats';
-import { INVALIDATION_CHANNEL, QUEUE_NAME, type RunData } from '../queue/job-queue';
+import { QUEUE_NAME, type RunData } from '../queue/job-queue';
+import { subscribeInvalidations } from '../queue/invalidations';
 import { Leases } from '../queue/leases';
 import { createRedis } from '../queue/redis';
-import { DefinitionCache } from './definition-cache';
+import { DefinitionCache } from '../persistence/definition-cache';
 import { RunProcessor, type RunJob } from './run-processor';
 
 export interface WorkerRuntime {
@@ -118,15 +118,4 @@ export async function startWorker(
       logger.info({ written: history.written }, 'worker stopped');
     },
   };
-}
-
-function subscribeInvalidations(url: string, prefix: string, cache: DefinitionCache, logger: Logger): Redis {
-  const sub = createRedis(url, 'worker');
-  const channel = `${prefix}:${INVALIDATION_CHANNEL}`;
-  sub.on('message', (_channel: string, id: string) => cache.invalidate(id));
-  // Messages sent while disconnected are lost, so start afresh after every (re)connect.
-  sub.on('ready', () => cache.clear());
-  sub.on('error', (err: Error) => logger.debug({ err }, 'invalidation subscriber error'));
-  sub.subscribe(channel).catch((err: unknown) => logger.warn({ err }, 'could not subscribe to invalidations'));
-  return sub;
 }
