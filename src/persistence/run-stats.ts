@@ -95,7 +95,7 @@ export class RunStatsCoalescer {
   }
 
   private async apply(batch: Map<string, Pending>): Promise<void> {
-    const entries = [...batch.entries()];
+    const entries = groupAlike(batch);
     const concurrency = this.opts.concurrency ?? 4;
     let index = 0;
     const failed: [string, Pending][] = [];
@@ -103,10 +103,10 @@ export class RunStatsCoalescer {
       while (index < entries.length) {
         const entry = entries[index++]!;
         try {
-          await this.applyOne(entry[0], entry[1]);
+          await this.applyGroup(entry[0], entry[1]);
         } catch (err) {
-          failed.push(entry);
-          this.logger.warn({ err, jobId: entry[0] }, 'run stats update failed; will retry');
+          for (const id of entry[0]) failed.push([id, entry[1]]);
+          this.logger.warn({ err, jobIds: entry[0].slice(0, 10), count: entry[0].length }, 'run stats update failed; will retry');
         }
       }
     };
@@ -145,8 +145,12 @@ export class RunStatsCoalescer {
     }
   }
 
-  private async applyOne(id: string, p: Pending): Promise<void> {
-    const _id = toObjectId(id);
+  /**
+   * One update for definitions whose changes are alike (for instance many one-time jobs that
+   * completed in the same window): a single-statement updateMany over their ids.
+   */
+  private async applyGroup(ids: string[], p: Pending): Promise<void> {
+    const _id = ids.length === 1 ? toObjectId(ids[0]!) : { $in: ids.map(toObjectId) };
     const inc = { runCount: p.runs, failureCount: p.failures };
     const set: Record<string, unknown> = { lastRunAt: p.lastRunAt, lastExecutionStatus: p.lastExecutionStatus };
     const guarded: Record<string, unknown> = {};
@@ -154,15 +158,18 @@ export class RunStatsCoalescer {
     if (p.nextRunAt !== undefined) guarded.nextRunAt = p.nextRunAt;
     this.updates++;
     if (Object.keys(guarded).length > 0) {
-      const res = await this.models.Job.updateOne(
+      const res = await this.models.Job.updateMany(
         { _id, version: p.version },
         { $inc: inc, $set: { ...set, ...guarded } },
         { timestamps: false },
       );
-      if (res.matchedCount === 1) return;
+      if (res.matchedCount === ids.length) return;
+      // Edited since these runs were scheduled: counters only, for those not at that version.
       this.updates++;
+      await this.models.Job.updateMany({ _id, version: { $ne: p.version } }, { $inc: inc, $set: set }, { timestamps: false });
+      return;
     }
-    await this.models.Job.updateOne({ _id }, { $inc: inc, $set: set }, { timestamps: false });
+    await this.models.Job.updateMany({ _id }, { $inc: inc, $set: set }, { timestamps: false });
   }
 
   /** Flushes until nothing is pending or `timeoutMs` passes (MongoDB down); returns how many definitions were left. */
@@ -181,4 +188,29 @@ export class RunStatsCoalescer {
     if (this.pending.size > 0) this.logger.error({ left: this.pending.size }, 'run stats could not be written before exit');
     return this.pending.size;
   }
+}
+
+/**
+ * Groups definitions whose pending changes are the same apart from lastRunAt (which becomes the
+ * latest of the group: at most one flush window later than the definition's own last run).
+ */
+const MAX_GROUP = 500;
+
+function groupAlike(batch: Map<string, Pending>): [string[], Pending][] {
+  const out: [string[], Pending][] = [];
+  const open = new Map<string, [string[], Pending]>();
+  for (const [id, p] of batch) {
+    const nextRunAt = p.nextRunAt === undefined ? 'u' : p.nextRunAt?.getTime();
+    const key = [p.version, p.runs, p.failures, p.lastExecutionStatus, p.finalStatus, nextRunAt].join('|');
+    const g = open.get(key);
+    if (g && g[0].length < MAX_GROUP) {
+      g[0].push(id);
+      if (p.lastRunAt > g[1].lastRunAt) g[1].lastRunAt = p.lastRunAt;
+      continue;
+    }
+    const fresh: [string[], Pending] = [[id], { ...p }];
+    open.set(key, fresh);
+    out.push(fresh);
+  }
+  return out;
 }

@@ -1,0 +1,46 @@
+import { Types } from 'mongoose';
+import { createLogger } from '../../src/observability/logger';
+import type { Database } from '../../src/persistence/mongo';
+import { RunStatsCoalescer } from '../../src/persistence/run-stats';
+import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+
+let ctx: TestContext;
+let db: Database;
+
+beforeAll(async () => {
+  ctx = newTestContext();
+  db = await openDatabase(ctx);
+});
+
+afterAll(() => cleanup(ctx, db));
+
+it('writes alike outcomes of many definitions with one update, guarded by version', async () => {
+  const ids = Array.from({ length: 300 }, () => new Types.ObjectId());
+  await db.models.Job.collection.insertMany(
+    ids.map((_id, i) => ({ _id, name: `o${i}`, status: 'scheduled', version: i === 0 ? 2 : 1, runCount: 0, failureCount: 0 })),
+  );
+  const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000 }, createLogger('silent'));
+  const at = Date.now();
+  ids.forEach((_id, i) =>
+    stats.record({
+      jobId: _id.toHexString(),
+      version: 1,
+      finishedRun: true,
+      failed: false,
+      status: 'succeeded',
+      at: new Date(at + i),
+      finalStatus: 'completed',
+      nextRunAt: null,
+    }),
+  );
+  await stats.flush();
+
+  // One statement for the 300, and one more for the definition edited since (version 2).
+  expect(stats.updates).toBe(2);
+  const docs = await db.models.Job.find({ _id: { $in: ids } }).lean();
+  const byId = new Map(docs.map((d) => [String(d._id), d]));
+  expect(ids.slice(1).every((id) => byId.get(String(id))?.status === 'completed' && byId.get(String(id))?.runCount === 1)).toBe(true);
+  // The edited one keeps its status (an operator's change wins) but counts the run.
+  expect(byId.get(String(ids[0]))).toMatchObject({ status: 'scheduled', runCount: 1 });
+  expect(byId.get(String(ids[1]))!.lastRunAt!.getTime()).toBe(at + 299);
+});
