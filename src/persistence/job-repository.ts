@@ -171,14 +171,6 @@ export class JobRepository {
     return res.deletedCount;
   }
 
-  /** Several definitions in one query (ids that are not ObjectIds are simply not found). */
-  async findByIds(ids: string[]): Promise<JobDefinition[]> {
-    const oids = ids.map(toObjectId).filter((o): o is Types.ObjectId => o !== null);
-    if (oids.length === 0) return [];
-    const docs = await this.models.Job.find({ _id: { $in: oids } }).lean<JobDoc[]>();
-    return docs.map(toJobDefinition);
-  }
-
   async findById(id: string): Promise<JobDefinition | null> {
     const oid = toObjectId(id);
     if (!oid) return null;
