@@ -13,9 +13,10 @@ import {
 import type { Queue } from 'bullmq';
 import type { Database } from '../../src/persistence/mongo';
 import type { ExecutionDoc } from '../../src/persistence/models';
-import { spawnTock, type TockProcess } from './processes';
+import { startApi, startWorkers, type TockProcess } from './processes';
+
+export { startApi, startWorkers };
 import { cleanup, newTestContext, openDatabase, openQueue, uniqueName, type TestContext } from './services';
-import { waitFor } from './wait-for';
 
 /**
  * Plumbing for the fault suite (test/fault): servers a test may stop and restart on the same port,
@@ -98,37 +99,6 @@ export async function dedicatedFerret(): Promise<RestartableServer> {
 /** The environment every spawned Tock process of a fault test gets. */
 export function tockEnv(urls: { redisUrl: string; mongoUrl: string; prefix: string }, extra: Record<string, string> = {}) {
   return { REDIS_URL: urls.redisUrl, MONGODB_URL: urls.mongoUrl, QUEUE_PREFIX: urls.prefix, ...extra };
-}
-
-/** Spawns the API alone and waits until it is ready; returns it with its base URL. */
-export async function startApi(env: Record<string, string>): Promise<{ api: TockProcess; baseUrl: string }> {
-  const port = await freePort();
-  const api = spawnTock('api', 'api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  await waitFor(
-    'the API to be ready',
-    async () => {
-      if (api.child.exitCode !== null) throw new Error(`API exited: ${api.output()}`);
-      return (await fetch(`${baseUrl}/health/ready`)).ok;
-    },
-    { timeoutMs: 20_000, intervalMs: 100 },
-  );
-  return { api, baseUrl };
-}
-
-/** Spawns worker processes named `${prefix}1..n` (their WORKER_ID) and waits until each has started. */
-export async function startWorkers(env: Record<string, string>, n: number, prefix = 'w'): Promise<TockProcess[]> {
-  const ws = Array.from({ length: n }, (_, i) => spawnTock('worker', `${prefix}${i + 1}`, { ...env, WORKER_ID: `${prefix}${i + 1}` }));
-  await waitFor(
-    'workers to start',
-    () => {
-      const dead = ws.find((w) => w.child.exitCode !== null);
-      if (dead) throw new Error(`${dead.name} exited: ${dead.output()}`);
-      return ws.every((w) => /worker started/.test(w.output()));
-    },
-    { timeoutMs: 20_000, intervalMs: 50 },
-  );
-  return ws;
 }
 
 export async function stopAll(processes: (TockProcess | undefined)[]): Promise<void> {

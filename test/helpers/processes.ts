@@ -42,11 +42,10 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** The API and `workers` worker processes against the given services. */
-export async function startCluster(env: Record<string, string>, workers = 3): Promise<Cluster> {
+/** Spawns the API alone and waits until it is ready; returns it with its base URL. */
+export async function startApi(env: Record<string, string>): Promise<{ api: TockProcess; baseUrl: string }> {
   const port = await freePort();
   const api = spawnTock('api', 'api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
-  const ws = Array.from({ length: workers }, (_, i) => spawnTock('worker', `w${i + 1}`, { ...env, WORKER_ID: `w${i + 1}` }));
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitFor(
     'the API to be ready',
@@ -56,7 +55,27 @@ export async function startCluster(env: Record<string, string>, workers = 3): Pr
     },
     { timeoutMs: 20_000, intervalMs: 100 },
   );
-  await waitFor('workers to start', () => ws.every((w) => /worker started/.test(w.output())), { timeoutMs: 20_000 });
+  return { api, baseUrl };
+}
+
+/** Spawns worker processes named `${prefix}1..n` (their WORKER_ID) and waits until each has started. */
+export async function startWorkers(env: Record<string, string>, n: number, prefix = 'w'): Promise<TockProcess[]> {
+  const ws = Array.from({ length: n }, (_, i) => spawnTock('worker', `${prefix}${i + 1}`, { ...env, WORKER_ID: `${prefix}${i + 1}` }));
+  await waitFor(
+    'workers to start',
+    () => {
+      const dead = ws.find((w) => w.child.exitCode !== null);
+      if (dead) throw new Error(`${dead.name} exited: ${dead.output()}`);
+      return ws.every((w) => /worker started/.test(w.output()));
+    },
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
+  return ws;
+}
+
+/** The API and `workers` worker processes against the given services. */
+export async function startCluster(env: Record<string, string>, workers = 3): Promise<Cluster> {
+  const [{ api, baseUrl }, ws] = await Promise.all([startApi(env), startWorkers(env, workers)]);
   return {
     baseUrl,
     api,
