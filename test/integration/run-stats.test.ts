@@ -44,3 +44,22 @@ it('writes alike outcomes of many definitions with one update, guarded by versio
   expect(byId.get(String(ids[0]))).toMatchObject({ status: 'scheduled', runCount: 1 });
   expect(byId.get(String(ids[1]))!.lastRunAt!.getTime()).toBe(at + 299);
 });
+
+it('writes a small group of alike outcomes one definition at a time (an _id lookup each, no $in scan)', async () => {
+  const ids = Array.from({ length: 10 }, () => new Types.ObjectId());
+  await db.models.Job.collection.insertMany(
+    ids.map((_id, i) => ({ _id, name: `s${i}`, status: 'scheduled', version: 1, runCount: 0, failureCount: 0 })),
+  );
+  const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000 }, createLogger('silent'));
+  const at = Date.now();
+  ids.forEach((_id, i) =>
+    stats.record({ jobId: _id.toHexString(), version: 1, finishedRun: true, failed: false, status: 'succeeded', at: new Date(at + i) }),
+  );
+  await stats.flush();
+
+  expect(stats.updates).toBe(10);
+  const docs = await db.models.Job.find({ _id: { $in: ids } }).lean();
+  const byId = new Map(docs.map((d) => [String(d._id), d]));
+  // Each keeps its own lastRunAt (no group to share the latest one with).
+  ids.forEach((id, i) => expect(byId.get(String(id))).toMatchObject({ runCount: 1, lastRunAt: new Date(at + i) }));
+});
