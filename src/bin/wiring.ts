@@ -93,7 +93,7 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
 
     const redis = createRedis(services.redisUrl, 'command');
     redis.on('error', () => undefined);
-    const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX, failedJobRetention: cfg.FAILED_JOB_RETENTION });
+    const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX });
     stops.unshift(async () => {
       await queue.close();
       redis.disconnect();

@@ -72,7 +72,7 @@ export interface RedisServerOptions {
   extraArgs?: string[];
 }
 
-/** Starts redis-server with the settings Tock recommends (noeviction, hz 100). */
+/** Starts redis-server with the settings Tock recommends (noeviction, hz 100, hash-max-listpack-value 512). */
 export async function startRedisServer(opts: RedisServerOptions): Promise<LocalServer> {
   const port = opts.port ?? (await freePort());
   mkdirSync(opts.dir, { recursive: true });
@@ -91,6 +91,8 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<LocalS
     'noeviction',
     '--hz',
     '100',
+    '--hash-max-listpack-value',
+    '512',
     '--protected-mode',
     'no',
     ...(opts.extraArgs ?? []),

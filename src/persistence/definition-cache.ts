@@ -7,20 +7,27 @@ export interface CachedDefinition {
   payload?: unknown;
 }
 
+/** At most this many ids per prefetch query. */
+const PREFETCH_CHUNK = 1000;
+
 /**
  * Definitions by id, re-read from MongoDB only when a job carries a newer version than the cached
  * one or when the API announced a change (pub/sub invalidation). An unchanged definition is read
- * once per process, not once per execution. Misses are read one by one (`findById`): batching
- * them into one `$in` query was measured slower on FerretDB, which filters `$in` by scanning the
- * collection but finds by `_id` directly.
+ * once per process, not once per execution.
+ *
+ * Misses on the run path are read one by one (`findById`): batching them into one `$in` query was
+ * measured slower on FerretDB, which filters `$in` by scanning the collection but finds by `_id`
+ * directly. Definitions the API has just created in bulk are announced, and `prefetch` reads them
+ * with one `$in` per 1,000 before their first runs ask: one scan instead of a thousand lookups.
  */
 export class DefinitionCache {
   private readonly entries = new Map<string, CachedDefinition | null>();
   private readonly loading = new Map<string, Promise<CachedDefinition | null>>();
+  private prefetching: Promise<unknown> = Promise.resolve();
   reads = 0;
 
   constructor(
-    private readonly jobs: Pick<JobRepository, 'findById'>,
+    private readonly jobs: Pick<JobRepository, 'findById' | 'findByIds'>,
     private readonly maxEntries = 50_000,
   ) {}
 
@@ -29,7 +36,9 @@ export class DefinitionCache {
     const hit = this.entries.get(id);
     if (hit === null) return null;
     if (hit && hit.def.version >= minVersion) return hit;
-    return this.load(id);
+    const loaded = await this.load(id);
+    // A read that started before an edit (a prefetch, say) can return the older version: read again.
+    return loaded && loaded.def.version < minVersion ? this.load(id) : loaded;
   }
 
   private load(id: string): Promise<CachedDefinition | null> {
@@ -38,16 +47,55 @@ export class DefinitionCache {
       this.reads++;
       p = this.jobs
         .findById(id)
-        .then((def) => {
-          const entry = def ? { def } : null;
-          if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-          this.entries.set(id, entry);
-          return entry;
-        })
+        .then((def) => this.store(id, def))
         .finally(() => this.loading.delete(id));
       this.loading.set(id, p);
     }
     return p;
+  }
+
+  private store(id: string, def: JobDefinition | null): CachedDefinition | null {
+    const entry = def ? { def } : null;
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(id, entry);
+    return entry;
+  }
+
+  /**
+   * Reads the definitions of `ids` that are neither cached nor being read, one `$in` per 1,000,
+   * one query at a time. A run that asks for one of them meanwhile waits for that query instead of
+   * sending its own. An id the query does not return (or a failed query) falls back to `findById`.
+   */
+  prefetch(ids: string[]): Promise<void> {
+    const wanted = [...new Set(ids)].filter((id) => !this.entries.has(id) && !this.loading.has(id)).slice(0, this.maxEntries);
+    const done: Promise<unknown>[] = [];
+    for (let i = 0; i < wanted.length; i += PREFETCH_CHUNK) {
+      const chunk = wanted.slice(i, i + PREFETCH_CHUNK);
+      const batch = this.prefetching.then(() => {
+        this.reads++;
+        return this.jobs.findByIds(chunk);
+      });
+      this.prefetching = batch.catch(() => undefined);
+      const found = batch.then(
+        (defs) => new Map(defs.map((d) => [d.id, d])),
+        () => new Map<string, JobDefinition>(),
+      );
+      for (const id of chunk) {
+        const p = found
+          .then((m) => {
+            const def = m.get(id);
+            if (def) return this.store(id, def);
+            this.loading.delete(id);
+            return this.load(id);
+          })
+          .finally(() => {
+            if (this.loading.get(id) === p) this.loading.delete(id);
+          });
+        this.loading.set(id, p);
+        done.push(p.catch(() => undefined));
+      }
+    }
+    return Promise.all(done).then(() => undefined);
   }
 
   peek(id: string): JobDefinition | undefined {

@@ -120,13 +120,15 @@ export const ACTIVE_JOBS = { filter: { status: 'scheduled' as const }, sort: { _
 export class JobRepository {
   constructor(private readonly models: Models) {}
 
-  async create(job: NewJob): Promise<JobDefinition> {
+  /** One insertOne of the document built here (as insertMany does: no mongoose hydration). */
+  async create(job: NewJob, now = new Date()): Promise<JobDefinition> {
+    const doc = newJobDoc(job, now);
     try {
-      const doc = await this.models.Job.create({ ...job, version: 1, runCount: 0, failureCount: 0 });
-      return toJobDefinition(doc.toObject() as JobDoc);
+      await this.models.Job.collection.insertOne(doc);
     } catch (err) {
       throw storeRejection(err) ?? err;
     }
+    return toJobDefinition(doc as unknown as JobDoc);
   }
 
   /**
@@ -176,6 +178,14 @@ export class JobRepository {
     if (!oid) return null;
     const doc = await this.models.Job.findById(oid).lean<JobDoc>();
     return doc ? toJobDefinition(doc) : null;
+  }
+
+  /** Definitions by id in one query (`$in`); ids that do not exist are simply absent. */
+  async findByIds(ids: string[]): Promise<JobDefinition[]> {
+    const oids = ids.map(toObjectId).filter((o): o is Types.ObjectId => o !== null);
+    if (oids.length === 0) return [];
+    const docs = await this.models.Job.find({ _id: { $in: oids } }).lean<JobDoc[]>();
+    return docs.map(toJobDefinition);
   }
 
   async list(f: JobListFilter): Promise<Page<JobDefinition>> {

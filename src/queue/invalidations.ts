@@ -1,21 +1,36 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import type { DefinitionCache } from '../persistence/definition-cache';
-import { INVALIDATION_CHANNEL } from './job-queue';
+import { ANNOUNCE_CHANNEL, INVALIDATION_CHANNEL } from './job-queue';
 import { createRedis } from './redis';
 
 /**
  * Keeps a definition cache in step with edits made by any API process: each change is published
- * on `<prefix>:definitions` with the definition id. Returns the subscriber connection (quit it on
- * shutdown).
+ * on `<prefix>:definitions` with the definition id. With `prefetch`, definitions announced on
+ * `<prefix>:definitions:new` (created in bulk, due soon) are read ahead of their first runs.
+ * Returns the subscriber connection (quit it on shutdown).
  */
-export function subscribeInvalidations(url: string, prefix: string, cache: DefinitionCache, logger: Logger): Redis {
+export function subscribeInvalidations(
+  url: string,
+  prefix: string,
+  cache: DefinitionCache,
+  logger: Logger,
+  opts: { prefetch?: boolean } = {},
+): Redis {
   const sub = createRedis(url, 'worker');
   const channel = `${prefix}:${INVALIDATION_CHANNEL}`;
-  sub.on('message', (_channel: string, id: string) => cache.invalidate(id));
+  const announced = `${prefix}:${ANNOUNCE_CHANNEL}`;
+  sub.on('message', (from: string, message: string) => {
+    if (from === channel) cache.invalidate(message);
+    else if (from === announced) {
+      cache.prefetch(message.split(',')).catch((err: unknown) => logger.debug({ err }, 'prefetch failed'));
+    }
+  });
   // Messages sent while disconnected are lost, so start afresh after every (re)connect.
   sub.on('ready', () => cache.clear());
   sub.on('error', (err: Error) => logger.debug({ err }, 'invalidation subscriber error'));
-  sub.subscribe(channel).catch((err: unknown) => logger.warn({ err }, 'could not subscribe to invalidations'));
+  sub
+    .subscribe(...(opts.prefetch ? [channel, announced] : [channel]))
+    .catch((err: unknown) => logger.warn({ err }, 'could not subscribe to invalidations'));
   return sub;
 }

@@ -7,6 +7,8 @@ import { withTimeout } from './redis';
 
 export const QUEUE_NAME = 'jobs';
 export const INVALIDATION_CHANNEL = 'definitions';
+/** New definitions due soon, announced so that workers can read them before their first runs. */
+export const ANNOUNCE_CHANNEL = 'definitions:new';
 const REDIS_TIMEOUT_MS = 2000;
 const PAGE = 500;
 /** Finished one-time jobs stay in Redis this long, so that a reconciler never adds one twice. */
@@ -25,7 +27,6 @@ export interface RunData {
 
 export interface QueueSettings {
   prefix: string;
-  failedJobRetention: number;
 }
 
 /** A Job Scheduler in Redis, as the reconciler compares it with its definition. */
@@ -63,13 +64,14 @@ export class JobQueue {
     this.queue.on('error', () => undefined);
   }
 
+  /**
+   * What a run carries besides its id and data, kept small (every pending job is a Redis hash):
+   * attempts and the custom backoff type only when it retries (the worker's backoff strategy reads
+   * the delays from the definition), and no retention settings: workers remove completed runs and
+   * keep the last FAILED_JOB_RETENTION failed ones (their Worker options), one-time jobs excepted.
+   */
   jobOptions(def: JobDefinition): JobsOptions {
-    return {
-      attempts: def.retry.attempts,
-      backoff: { type: 'tock', delay: def.retry.backoff.delayMs },
-      removeOnComplete: true,
-      removeOnFail: { count: this.settings.failedJobRetention },
-    };
+    return def.retry.attempts > 1 ? { attempts: def.retry.attempts, backoff: { type: 'tock' } } : {};
   }
 
   /** Runs a Redis operation with a deadline; any failure becomes a 503-mapped UnavailableError. */
@@ -222,6 +224,13 @@ export class JobQueue {
   invalidate(defId: string): Promise<void> {
     return this.guard('invalidate', async () => {
       await this.redis.publish(`${this.settings.prefix}:${INVALIDATION_CHANNEL}`, defId);
+    });
+  }
+
+  /** Announces new definitions (comma-separated ids, one message) to the workers' caches. */
+  announce(defIds: string[]): Promise<void> {
+    return this.guard('announce', async () => {
+      if (defIds.length > 0) await this.redis.publish(`${this.settings.prefix}:${ANNOUNCE_CHANNEL}`, defIds.join(','));
     });
   }
 

@@ -65,7 +65,7 @@ export async function startWorker(
     running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
   });
 
-  const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger);
+  const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger, { prefetch: true });
   const connection = createRedis(deps.redisUrl, 'worker');
   const worker = new Worker<RunData>(QUEUE_NAME, (job, token) => processor.process(job as RunJob, token), {
     connection,
@@ -74,6 +74,9 @@ export async function startWorker(
     lockDuration: cfg.WORKER_LOCK_DURATION_MS,
     stalledInterval: cfg.WORKER_STALLED_INTERVAL_MS,
     maxStalledCount: cfg.WORKER_MAX_STALLED_COUNT,
+    // Retention for every run whose options do not say otherwise (JobQueue.jobOptions leaves it out).
+    removeOnComplete: { count: 0 },
+    removeOnFail: { count: cfg.FAILED_JOB_RETENTION },
     name: workerId,
     settings: {
       // The definition is cached: its processor just ran. DEFAULT_RETRY_POLICY covers a cache miss.

@@ -33,7 +33,7 @@ export async function startApi(opts: { redisUrl?: string } = {}): Promise<ApiHar
   const db = await openDatabase(ctx);
   const redis = createRedis(opts.redisUrl ?? ctx.redisUrl, 'command');
   redis.on('error', () => undefined);
-  const queue = new JobQueue(redis, { prefix: ctx.prefix, failedJobRetention: 100 });
+  const queue = new JobQueue(redis, { prefix: ctx.prefix });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = composeApi({ db, queue, registry: new HandlerRegistry(), logger, defaultTimeoutMs: 30_000 });
   const server: Server = await new Promise((resolve) => {

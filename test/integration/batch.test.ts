@@ -17,7 +17,7 @@ const cron = (name: string) => ({ name, handler: 'noop', schedule: { kind: 'cron
 async function apiWithoutRedis(api: ApiHarness): Promise<{ url: string; close(): Promise<void> }> {
   const redis = createRedis('redis://127.0.0.1:1', 'command');
   redis.on('error', () => undefined);
-  const queue = new JobQueue(redis, { prefix: api.ctx.prefix, failedJobRetention: 10 });
+  const queue = new JobQueue(redis, { prefix: api.ctx.prefix });
   const app = composeApi({ db: api.db, queue, registry: new HandlerRegistry(), logger: createLogger('silent'), defaultTimeoutMs: 1000 });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -58,7 +58,7 @@ describe('when MongoDB is unreachable', () => {
     db = await connectDatabase(ferret.url, { ensureIndexes: true });
     redis = createRedis(ctx.redisUrl, 'command');
     redis.on('error', () => undefined);
-    queue = new JobQueue(redis, { prefix: ctx.prefix, failedJobRetention: 10 });
+    queue = new JobQueue(redis, { prefix: ctx.prefix });
     const app = composeApi({
       db,
       queue,
