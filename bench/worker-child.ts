@@ -92,6 +92,8 @@ async function start(): Promise<void> {
       connection: createRedis(redisUrl, 'worker'),
       prefix,
       concurrency,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 1000 },
       settings: { backoffStrategy: () => 1000 },
     });
     worker.on('error', () => undefined);
@@ -113,6 +115,8 @@ function stats(reset: boolean) {
     commands: { total, byName: { ...commands } },
     reads,
     rss: process.memoryUsage().rss,
+    heapUsed: process.memoryUsage().heapUsed,
+    external: process.memoryUsage().external,
     lag: { count: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: percentile(lags, 100) },
   };
   if (reset) {

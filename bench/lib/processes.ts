@@ -31,6 +31,8 @@ export interface WorkerStats {
   commands: { total: number; byName: Record<string, number> };
   reads: number;
   rss: number;
+  heapUsed: number;
+  external: number;
   lag: { count: number; p50: number | null; p99: number | null; max: number | null };
 }
 

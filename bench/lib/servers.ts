@@ -32,7 +32,7 @@ export async function startServers(log: (line: string) => void): Promise<BenchSe
   const redis = await startRedisServer({ dir: path.join(dir, 'redis'), persist: false });
   trackChild(redis.process);
   onCleanup('redis-server', () => redis.stop());
-  log(`redis-server ${redis.url} (hz 100, maxmemory-policy noeviction, no persistence)`);
+  log(`redis-server ${redis.url} (hz 100, maxmemory-policy noeviction, hash-max-listpack-value 512, no persistence)`);
 
   await ensureFerretDb(log);
   const pgName = `tock_bench_${process.pid}_${Date.now()}`;
@@ -56,6 +56,6 @@ export async function startServers(log: (line: string) => void): Promise<BenchSe
     redisUrl: redis.url,
     mongoBase: `mongodb://127.0.0.1:${ferret.port}`,
     handler,
-    redisArgs: '--hz 100 --maxmemory-policy noeviction --save "" --appendonly no',
+    redisArgs: '--hz 100 --maxmemory-policy noeviction --hash-max-listpack-value 512 --save "" --appendonly no',
   };
 }

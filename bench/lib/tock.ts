@@ -18,6 +18,8 @@ export interface TockCluster {
   db: Database;
   redis: Redis;
   queue: Queue;
+  /** Replaces the worker with a fresh process (same settings). */
+  restartWorker(): Promise<BenchWorker>;
   stop(): Promise<void>;
 }
 
@@ -30,15 +32,22 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
   const unregisterDb = onCleanup(`db ${name}`, () => db.close());
   const redis = createRedis(ctx.servers.redisUrl, 'worker');
   const queue = new Queue('jobs', { connection: redis, prefix });
-  const worker = opts.worker ? await BenchWorker.start('tock', env) : undefined;
+  let worker = opts.worker ? await BenchWorker.start('tock', env) : undefined;
   return {
     name,
     prefix,
     api,
-    worker,
+    get worker() {
+      return worker;
+    },
     db,
     redis,
     queue,
+    async restartWorker() {
+      await worker?.stop();
+      worker = await BenchWorker.start('tock', env);
+      return worker;
+    },
     async stop() {
       const t0 = Date.now();
       await worker?.stop();

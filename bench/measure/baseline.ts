@@ -7,12 +7,14 @@ import { BenchWorker } from '../lib/processes';
 import { until } from '../lib/stats';
 import { searchRate, type StepResult } from './sustained';
 
-/** The options JobQueue.jobOptions gives a definition with the default retry policy (literal: no Tock code here). */
+/**
+ * The options JobQueue.jobOptions gives a definition with the default retry policy (literal: no Tock
+ * code here); the retention (`removeOnComplete: {count: 0}`, `removeOnFail: {count: 1000}`) is set on the
+ * worker, as Tock's worker does.
+ */
 export const BASELINE_JOB_OPTIONS: JobsOptions = {
   attempts: 3,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: true,
-  removeOnFail: { count: 1000 },
 };
 
 const data = (i: number) => ({ d: `0000000000000000000000${String(i % 20).padStart(2, '0')}`, v: 1, t: 'manual' });

@@ -22,7 +22,7 @@ export interface OnceFigures {
  */
 export async function measureOnce(ctx: BenchContext, c: TockCluster, o: { reps: number; n: number }): Promise<OnceFigures> {
   const worker = c.worker!;
-  const jobQueue = new JobQueue(c.redis, { prefix: c.prefix, failedJobRetention: 1000 });
+  const jobQueue = new JobQueue(c.redis, { prefix: c.prefix });
   const drain: (number | null)[] = [];
   const settled: (number | null)[] = [];
   const reads: (number | null)[] = [];

@@ -39,7 +39,7 @@ export async function measureTockRun(
   );
   const defs: JobDefinition[] = [];
   for (const id of ids) defs.push((await request(c.api.baseUrl, 'GET', `/api/v1/jobs/${id}`)).body as JobDefinition);
-  const jobQueue = new JobQueue(c.redis, { prefix: c.prefix, failedJobRetention: 1000 });
+  const jobQueue = new JobQueue(c.redis, { prefix: c.prefix });
 
   // Warm the definition cache (one read per definition per worker), then measure.
   await worker.stats(true);
@@ -87,7 +87,8 @@ export async function measureTockRun(
   };
   const step = async (rate: number): Promise<StepResult> => {
     await worker.stats(true);
-    const r = await paced(rate, o.stepMs, trigger, 500);
+    // The same bound on requests in flight as the baseline's sends; the API must also answer with p99 < 1 s.
+    const r = await paced(rate, o.stepMs, trigger, 2000);
     const caughtUp = await until(
       async () => {
         const s = await worker.stats();
@@ -101,27 +102,41 @@ export async function measureTockRun(
   };
   // Start the search at a fifth of this run's drain rate (or firstRate when the drain failed).
   const first = Math.max(100, Math.round(0.2 * (figure(drain).median ?? 5 * o.firstRate)));
+  // Warm-up, not judged: the API's keep-alive connections and its JIT for the trigger path (the
+  // baseline's sender is warm from its drains; the API has served only a few requests so far).
+  await paced(first, 3000, trigger, 2000);
+  await until(async () => (await worker.stats()).written >= 1, 3000, 50);
   const sustained = await searchRate(ctx, 'tock sustained', o.sustainedReps, first, step);
   const sus = figure(sustained.values, { steps: sustained.steps, via: 'POST /api/v1/jobs/{id}/trigger' });
 
-  // Worker RSS under steady load at half the sustained rate.
+  // Worker RSS under steady load at half the sustained rate, on a fresh worker process (the drains
+  // and the rate search above leave a heap sized for their peaks), after a warm-up of 30 s (a tenth
+  // of the window in the quick run). The heap in use is sampled too: its troughs (after each major
+  // GC) show whether live data grows, where RSS also follows V8's lazily grown heap.
   const rate = Math.max(50, Math.round((sus.median ?? 200) / 2));
-  const samples: { t: number; rss: number }[] = [];
+  const fresh = await c.restartWorker();
+  await paced(rate, Math.min(30_000, o.rssMs / 10), trigger, 2000);
+  const samples: { t: number; rss: number; heapUsed: number }[] = [];
   const t0 = Date.now();
   const sampler = setInterval(() => {
-    samples.push({ t: Date.now() - t0, rss: rssOf(worker.pid) });
-    void worker.stats(true); // drop the lag samples the worker keeps, so they do not count as growth
+    const rss = rssOf(fresh.pid);
+    // stats(true) also drops the lag samples the worker keeps, so they do not count as growth.
+    void fresh.stats(true).then((s) => samples.push({ t: Date.now() - t0, rss, heapUsed: s.heapUsed }));
   }, 2000);
-  const load = await paced(rate, o.rssMs, trigger, 500).finally(() => clearInterval(sampler));
+  const load = await paced(rate, o.rssMs, trigger, 2000).finally(() => clearInterval(sampler));
   // Compare the second fifth (after the heap settled at this load) with the last fifth.
   const window = Math.max(2, Math.floor(samples.length / 5));
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const early = med(samples.slice(window, 2 * window).map((s) => s.rss));
   const late = med(samples.slice(-window).map((s) => s.rss));
   const growth = ((late - early) / early) * 100;
+  const trough = (xs: number[]) => Math.min(...xs);
+  const heapEarly = trough(samples.slice(window, 2 * window).map((s) => s.heapUsed));
+  const heapLate = trough(samples.slice(-window).map((s) => s.heapUsed));
   ctx.log(
     `  worker RSS at ${rate}/s for ${o.rssMs / 1000} s (${load.errors} errors): ${(early / 2 ** 20).toFixed(1)} MB -> ` +
-      `${(late / 2 ** 20).toFixed(1)} MB (${growth.toFixed(1)}%)`,
+      `${(late / 2 ** 20).toFixed(1)} MB (${growth.toFixed(1)}%); heap in use after GC ${(heapEarly / 2 ** 20).toFixed(1)} MB -> ` +
+      `${(heapLate / 2 ** 20).toFixed(1)} MB`,
   );
 
   return {
@@ -133,6 +148,8 @@ export async function measureTockRun(
       rate,
       seconds: o.rssMs / 1000,
       rssMb: samples.map((s) => Math.round((s.rss / 2 ** 20) * 10) / 10),
+      heapUsedMb: samples.map((s) => Math.round((s.heapUsed / 2 ** 20) * 10) / 10),
+      heapTroughMb: { early: Math.round(heapEarly / 2 ** 20), late: Math.round(heapLate / 2 ** 20) },
     }),
   };
 }
