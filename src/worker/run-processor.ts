@@ -11,6 +11,7 @@ import type { RunStatsCoalescer } from '../persistence/run-stats';
 import { slotFromJobId, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
+import { attemptSignal, raceAbort } from './attempt-signal';
 
 export interface ProcessorDeps {
   cache: DefinitionCache;
@@ -181,8 +182,7 @@ export class RunProcessor {
   private async execute(job: RunJob, cached: CachedDefinition, attempt: number, startedAt: Date, log: Logger): Promise<unknown> {
     const { def } = cached;
     const handler = this.deps.registry.get(def.handler);
-    const timeout = AbortSignal.timeout(def.timeoutMs);
-    const signal = AbortSignal.any([timeout, this.deps.shutdownSignal]);
+    const { signal, timedOut, dispose } = attemptSignal(def.timeoutMs, this.deps.shutdownSignal);
     const base = this.baseRecord(job, def, attempt, startedAt);
     try {
       if (!handler)
@@ -197,7 +197,7 @@ export class RunProcessor {
       await this.durable(done);
       return undefined;
     } catch (raw) {
-      const err = timeout.aborted ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
+      const err = timedOut() ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
       const retryable = !(err instanceof HandlerError) || err.retryable;
       const final = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const error = toExecutionError(err);
@@ -208,6 +208,8 @@ export class RunProcessor {
       await this.durable(record);
       if (!retryable) throw new UnrecoverableError(error.message);
       throw err instanceof Error ? err : new Error(error.message);
+    } finally {
+      dispose();
     }
   }
 
@@ -361,14 +363,4 @@ export class RunProcessor {
     this.deadLetter(job, def, this.stalledRecord(job, def, lastAttempt), 'stalled');
     this.deps.stats.record(this.outcome(job, def, 'stalled', true, true));
   }
-}
-
-/** Handlers should honour their signal; this makes sure an attempt ends even when one does not. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
