@@ -100,8 +100,8 @@ export async function measureTockRun(
     const s = await worker.stats(true);
     return judge(rate, r, caughtUp, s.lag.p99, r.p99 !== null && r.p99 > 1000 ? `trigger p99 ${Math.round(r.p99)} ms` : undefined);
   };
-  // Start the search at a fifth of this run's drain rate (or firstRate when the drain failed).
-  const first = Math.max(100, Math.round(0.2 * (figure(drain).median ?? 5 * o.firstRate)));
+  // Start the search at 0.3 x this run's drain rate (or firstRate when the drain failed).
+  const first = Math.max(100, Math.round(0.3 * (figure(drain).median ?? 5 * o.firstRate)));
   // Warm-up, not judged: the API's keep-alive connections and its JIT for the trigger path (the
   // baseline's sender is warm from its drains; the API has served only a few requests so far).
   await paced(first, 3000, trigger, 2000);
@@ -110,12 +110,11 @@ export async function measureTockRun(
   const sus = figure(sustained.values, { steps: sustained.steps, via: 'POST /api/v1/jobs/{id}/trigger' });
 
   // Worker RSS under steady load at half the sustained rate, on a fresh worker process (the drains
-  // and the rate search above leave a heap sized for their peaks), after a warm-up of 30 s (a tenth
-  // of the window in the quick run). The heap in use is sampled too: its troughs (after each major
-  // GC) show whether live data grows, where RSS also follows V8's lazily grown heap.
+  // and the rate search above leave a heap sized for their peaks); the first fifth of the window is
+  // its warm-up. The heap in use is sampled too: its troughs (after each major GC) show whether live
+  // data grows, where RSS also follows V8's lazily grown heap.
   const rate = Math.max(50, Math.round((sus.median ?? 200) / 2));
   const fresh = await c.restartWorker();
-  await paced(rate, Math.min(30_000, o.rssMs / 10), trigger, 2000);
   const samples: { t: number; rss: number; heapUsed: number }[] = [];
   const t0 = Date.now();
   const sampler = setInterval(() => {

@@ -65,7 +65,7 @@ function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; re
     { maxAgeDays: cfg.EXECUTION_RETENTION_DAYS, perJob: cfg.EXECUTION_RETENTION_PER_JOB },
   );
   const reconcile = runPeriodically('reconcile', cfg.RECONCILE_INTERVAL_MS, () => reconciler.run(), logger);
-  const trim = runPeriodically('retention', cfg.RETENTION_INTERVAL_MS, () => retention.run(), logger);
+  const trim = runPeriodically('retention', cfg.RETENTION_INTERVAL_MS, (signal) => retention.run(Date.now(), signal), logger);
   let lost = false;
   const onClose = () => (lost = true);
   const onReady = () => {

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { z } from 'zod';
 import { defineHandler, HandlerError, type HandlerContext } from './handler';
 import { assertLiteralAllowed, BlockedAddressError, guardedLookup } from './network-guard';
+import { attemptSignal } from './signals';
 
 export const RESPONSE_BODY_LIMIT = 4096;
 const MAX_REDIRECTS = 5;
@@ -106,42 +107,51 @@ export const httpHandler = defineHandler({
   description: 'Calls an HTTP(S) webhook; fails on an unexpected status (default: anything but 2xx).',
   payloadSchema: HttpPayload,
   async execute(payload, ctx): Promise<HttpResult> {
-    const signal = payload.timeoutMs ? AbortSignal.any([ctx.signal, AbortSignal.timeout(payload.timeoutMs)]) : ctx.signal;
-    const context = { ...ctx, signal };
-    const body = payload.body === undefined ? undefined : typeof payload.body === 'string' ? payload.body : JSON.stringify(payload.body);
-    const started = performance.now();
-    let url = new URL(payload.url);
-    let res: RawResponse;
+    // The payload's own timeout, within the attempt's (not AbortSignal.any with AbortSignal.timeout:
+    // on Node 20 the timeout signal can be collected before it fires, and the request then hangs).
+    const own = payload.timeoutMs ? attemptSignal(payload.timeoutMs, ctx.signal) : undefined;
     try {
-      res = await send(url, payload, body, context);
-      for (let hops = 0; payload.followRedirects && res.statusCode >= 300 && res.statusCode < 400; hops++) {
-        const location = res.headers.location;
-        if (!location) break;
-        if (hops >= MAX_REDIRECTS) throw new HandlerError(`more than ${MAX_REDIRECTS} redirects`, 'too-many-redirects');
-        url = new URL(location, url);
-        res = await send(url, payload, body, context);
-      }
-    } catch (err) {
-      throw classify(err, signal);
+      return await request(payload, { ...ctx, signal: own?.signal ?? ctx.signal });
+    } finally {
+      own?.dispose();
     }
-    const result: HttpResult = {
-      statusCode: res.statusCode,
-      durationMs: Math.round(performance.now() - started),
-      body: res.body,
-      bodyTruncated: res.bodyTruncated,
-      url: url.toString(),
-    };
-    const expected = payload.expectedStatus
-      ? payload.expectedStatus.includes(res.statusCode)
-      : res.statusCode >= 200 && res.statusCode < 300;
-    if (!expected) {
-      const retryable = payload.retryOnClientError || !NON_RETRYABLE_STATUSES.has(res.statusCode);
-      throw new HandlerError(`unexpected HTTP status ${res.statusCode}`, `http-${res.statusCode}`, {
-        retryable,
-        retryAfterMs: res.statusCode === 429 || res.statusCode === 503 ? retryAfterMs(res.headers['retry-after']) : undefined,
-        result,
-      });
-    }
-    return result;
   },
 });
+
+/** One request (and its redirects, when followed), bounded by `context.signal`. */
+async function request(payload: HttpPayload, context: HandlerContext): Promise<HttpResult> {
+  const { signal } = context;
+  const body = payload.body === undefined ? undefined : typeof payload.body === 'string' ? payload.body : JSON.stringify(payload.body);
+  const started = performance.now();
+  let url = new URL(payload.url);
+  let res: RawResponse;
+  try {
+    res = await send(url, payload, body, context);
+    for (let hops = 0; payload.followRedirects && res.statusCode >= 300 && res.statusCode < 400; hops++) {
+      const location = res.headers.location;
+      if (!location) break;
+      if (hops >= MAX_REDIRECTS) throw new HandlerError(`more than ${MAX_REDIRECTS} redirects`, 'too-many-redirects');
+      url = new URL(location, url);
+      res = await send(url, payload, body, context);
+    }
+  } catch (err) {
+    throw classify(err, signal);
+  }
+  const result: HttpResult = {
+    statusCode: res.statusCode,
+    durationMs: Math.round(performance.now() - started),
+    body: res.body,
+    bodyTruncated: res.bodyTruncated,
+    url: url.toString(),
+  };
+  const expected = payload.expectedStatus ? payload.expectedStatus.includes(res.statusCode) : res.statusCode >= 200 && res.statusCode < 300;
+  if (!expected) {
+    const retryable = payload.retryOnClientError || !NON_RETRYABLE_STATUSES.has(res.statusCode);
+    throw new HandlerError(`unexpected HTTP status ${res.statusCode}`, `http-${res.statusCode}`, {
+      retryable,
+      retryAfterMs: res.statusCode === 429 || res.statusCode === 503 ? retryAfterMs(res.headers['retry-after']) : undefined,
+      result,
+    });
+  }
+  return result;
+}

@@ -8,19 +8,25 @@ export interface PeriodicTask {
 
 /**
  * Runs `fn` now, then every `intervalMs` (0: only when kicked), never two runs at once. Failures
- * are logged and the next run tries again.
+ * are logged and the next run tries again. `stop` aborts the signal `fn` is given and waits for it.
  */
-export function runPeriodically(name: string, intervalMs: number, fn: () => Promise<unknown>, logger: Logger): PeriodicTask {
+export function runPeriodically(
+  name: string,
+  intervalMs: number,
+  fn: (signal: AbortSignal) => Promise<unknown>,
+  logger: Logger,
+): PeriodicTask {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  const stopping = new AbortController();
   const tick = (): void => {
     if (stopped) return;
     if (running) {
       again = true;
       return;
     }
-    running = fn()
+    running = fn(stopping.signal)
       .then(
         () => undefined,
         (err: unknown) => logger.warn({ err, task: name }, `${name} failed; will retry`),
@@ -41,6 +47,7 @@ export function runPeriodically(name: string, intervalMs: number, fn: () => Prom
     async stop() {
       stopped = true;
       clearInterval(timer);
+      stopping.abort();
       await running;
     },
   };

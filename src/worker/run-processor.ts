@@ -11,7 +11,7 @@ import type { RunStatsCoalescer } from '../persistence/run-stats';
 import { slotFromJobId, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
-import { attemptSignal, raceAbort } from './attempt-signal';
+import { attemptSignal, raceAbort } from '../handlers/signals';
 
 export interface ProcessorDeps {
   cache: DefinitionCache;

@@ -66,3 +66,20 @@ it('keeps the newest records per job and drops those past the age limit', async 
   await db.models.Job.collection.updateOne({ _id: quiet }, { $set: { lastRunAt: new Date(later) } });
   expect(await retention.run(later + 1000)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 1 });
 });
+
+it('a pass stopped by its signal ends before the next job and leaves that work to the next pass', async () => {
+  const now = Date.now();
+  const busy = await jobWithHistory(12, now, new Date(now - 60_000));
+  const retention = new Retention(
+    { models: db.models, leases: new Leases(redis, `${ctx.prefix}:lock2`, 10_000), logger: createLogger('silent') },
+    { maxAgeDays: 0, perJob: 10 },
+  );
+  const stopped = new AbortController();
+  stopped.abort();
+  expect(await retention.run(now, stopped.signal)).toBeNull();
+  expect(await db.models.Execution.countDocuments({ jobId: busy })).toBe(12);
+  // Not counted as done: the next pass still visits the job.
+  const report = await retention.run(now + 1000);
+  expect(report?.deletedByCount).toBeGreaterThanOrEqual(2);
+  expect(await db.models.Execution.countDocuments({ jobId: busy })).toBe(10);
+});

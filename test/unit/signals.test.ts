@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { attemptSignal } from '../../src/worker/attempt-signal';
+import { attemptSignal } from '../../src/handlers/signals';
 
 describe('attemptSignal', () => {
   it('aborts when the timeout passes, and says so', async () => {
