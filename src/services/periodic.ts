@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger';
 
 export interface PeriodicTask {
@@ -6,15 +7,27 @@ export interface PeriodicTask {
   stop(): Promise<void>;
 }
 
+export interface PeriodicOptions {
+  /**
+   * How long `stop` waits for a run that is still going after its signal was aborted. A run stuck
+   * in one long store query (a scan on a store without indexes) is then left to fail when the
+   * connections close, instead of holding up the shutdown. Every task here can be cut off at any
+   * point: the next run (in this process or another) starts over.
+   */
+  stopGraceMs?: number;
+}
+
 /**
  * Runs `fn` now, then every `intervalMs` (0: only when kicked), never two runs at once. Failures
- * are logged and the next run tries again. `stop` aborts the signal `fn` is given and waits for it.
+ * are logged and the next run tries again. `stop` aborts the signal `fn` is given and waits for it,
+ * at most `stopGraceMs`.
  */
 export function runPeriodically(
   name: string,
   intervalMs: number,
   fn: (signal: AbortSignal) => Promise<unknown>,
   logger: Logger,
+  { stopGraceMs = 2000 }: PeriodicOptions = {},
 ): PeriodicTask {
   let running: Promise<void> | undefined;
   let again = false;
@@ -29,7 +42,10 @@ export function runPeriodically(
     running = fn(stopping.signal)
       .then(
         () => undefined,
-        (err: unknown) => logger.warn({ err, task: name }, `${name} failed; will retry`),
+        (err: unknown) =>
+          stopped
+            ? logger.debug({ err, task: name }, `${name} cut off by the shutdown`)
+            : logger.warn({ err, task: name }, `${name} failed; will retry`),
       )
       .finally(() => {
         running = undefined;
@@ -48,7 +64,14 @@ export function runPeriodically(
       stopped = true;
       clearInterval(timer);
       stopping.abort();
-      await running;
+      if (!running) return;
+      const waited = new AbortController();
+      const outcome = await Promise.race([
+        running.then(() => 'done' as const),
+        sleep(stopGraceMs, 'cut' as const, { signal: waited.signal }).catch(() => 'done' as const),
+      ]);
+      waited.abort();
+      if (outcome === 'cut') logger.info({ task: name, graceMs: stopGraceMs }, `${name} still running at shutdown; left to the next run`);
     },
   };
 }
