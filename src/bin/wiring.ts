@@ -18,6 +18,9 @@ import type { Redis } from 'ioredis';
 import { resolveServices } from './services';
 import type { Stop } from './lifecycle';
 
+/** How often each process checks the reconciler's canary in Redis (one EXISTS). */
+const RECONCILE_CHECK_MS = 5000;
+
 async function connectMongo(url: string, ensureIndexes: boolean): Promise<Database> {
   try {
     return await connectDatabase(url, { ensureIndexes });
@@ -66,6 +69,18 @@ function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; re
   );
   const reconcile = runPeriodically('reconcile', cfg.RECONCILE_INTERVAL_MS, () => reconciler.run(), logger);
   const trim = runPeriodically('retention', cfg.RETENTION_INTERVAL_MS, (signal) => retention.run(Date.now(), signal), logger);
+  // Between full passes, one EXISTS every RECONCILE_CHECK_MS notices a Redis that lost its keys.
+  const check = runPeriodically(
+    'reconcile check',
+    RECONCILE_CHECK_MS,
+    async () => {
+      if (await deps.queue.isReconciled()) return;
+      logger.warn('Redis lost the reconciler canary (flushed, or a new server): reconciling');
+      reconcile.kick();
+    },
+    logger,
+    { immediate: false },
+  );
   let lost = false;
   const onClose = () => (lost = true);
   const onReady = () => {
@@ -77,7 +92,7 @@ function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; re
   deps.redis.on('close', onClose).on('ready', onReady);
   return async () => {
     deps.redis.off('close', onClose).off('ready', onReady);
-    await Promise.all([reconcile.stop(), trim.stop()]);
+    await Promise.all([reconcile.stop(), trim.stop(), check.stop()]);
   };
 }
 

@@ -114,6 +114,11 @@ function newJobDoc(job: NewJob, now: Date) {
   };
 }
 
+/** The stored form of a definition (its id as `_id`). */
+function toJobDoc({ id, ...fields }: JobDefinition) {
+  return { _id: new Types.ObjectId(id), ...fields };
+}
+
 /** What the reconciler reads: every scheduled definition (served by `jobs_status_id`). */
 export const ACTIVE_JOBS = { filter: { status: 'scheduled' as const }, sort: { _id: -1 } as const };
 
@@ -131,13 +136,18 @@ export class JobRepository {
     return toJobDefinition(doc as unknown as JobDoc);
   }
 
+  /** New definitions (version 1) with their ids chosen here, before anything is written. */
+  build(jobs: NewJob[], now = new Date()): JobDefinition[] {
+    return jobs.map((job) => toJobDefinition(newJobDoc(job, now) as unknown as JobDoc));
+  }
+
   /**
-   * One unordered insertMany for many definitions (documents built here, ids chosen up front, no
-   * mongoose hydration). Per-document refusals come back by index; any other failure (the server is
-   * unreachable) deletes whatever part of the batch may have been written and rethrows.
+   * One unordered insertMany of definitions made by `build` (no mongoose hydration). Per-document
+   * refusals come back by index; any other failure (the server is unreachable) deletes whatever
+   * part of the batch may have been written and rethrows.
    */
-  async insertMany(jobs: NewJob[], now = new Date()): Promise<InsertManyResult> {
-    const docs = jobs.map((job) => newJobDoc(job, now));
+  async insertMany(defs: JobDefinition[]): Promise<InsertManyResult> {
+    const docs = defs.map(toJobDoc);
     const failed = new Map<number, ValidationError>();
     try {
       await this.models.Job.collection.insertMany(docs, { ordered: false });
@@ -151,16 +161,16 @@ export class JobRepository {
       const rejections = list.map((w) => [w.index, storeRejection({ code: w.code, errmsg: w.errmsg })] as const);
       if (list.length === 0 || rejections.some(([, r]) => r === null)) {
         // Best effort and in the background: the server is most likely unreachable right now.
-        this.deleteMany(docs.map((d) => d._id.toHexString())).catch(() => undefined);
+        this.deleteMany(defs.map((d) => d.id)).catch(() => undefined);
         throw err;
       }
       for (const [index, rejection] of rejections) failed.set(index, rejection!);
     }
     const result: InsertManyResult = { inserted: [], rejected: [] };
-    docs.forEach((doc, index) => {
+    defs.forEach((def, index) => {
       const rejection = failed.get(index);
       if (rejection) result.rejected.push({ index, error: rejection });
-      else result.inserted.push({ index, def: toJobDefinition(doc as unknown as JobDoc) });
+      else result.inserted.push({ index, def });
     });
     return result;
   }

@@ -9,6 +9,8 @@ export const QUEUE_NAME = 'jobs';
 export const INVALIDATION_CHANNEL = 'definitions';
 /** New definitions due soon, announced so that workers can read them before their first runs. */
 export const ANNOUNCE_CHANNEL = 'definitions:new';
+/** Set by each reconciler pass; its absence means Redis lost its keys. */
+const CANARY_KEY = 'reconciled';
 const REDIS_TIMEOUT_MS = 2000;
 const PAGE = 500;
 /** Finished one-time jobs stay in Redis this long, so that a reconciler never adds one twice. */
@@ -168,6 +170,12 @@ export class JobQueue {
     });
   }
 
+  /** Unregisters many definitions, each on its own (best effort); returns how many failed. */
+  async unregisterMany(defs: Pick<JobDefinition, 'id' | 'version' | 'schedule'>[]): Promise<number> {
+    const results = await Promise.allSettled(defs.map((d) => this.unregister(d)));
+    return results.filter((r) => r.status === 'rejected').length;
+  }
+
   /** One run outside the schedule (manual trigger or dead-letter retry), under a fresh run id. */
   enqueueRun(def: JobDefinition, runId: string, trigger: Trigger): Promise<void> {
     return this.guard('enqueue', async () => {
@@ -218,6 +226,20 @@ export class JobQueue {
     return this.guard('remove job', async () => {
       await this.queue.remove(id);
     });
+  }
+
+  /**
+   * The reconciler's canary: a key set when a pass starts. Redis that lost its data (flushed, or
+   * replaced by an empty server) has lost it too, which one cheap EXISTS shows.
+   */
+  markReconciled(): Promise<void> {
+    return this.guard('mark reconciled', async () => {
+      await this.redis.set(`${this.settings.prefix}:${CANARY_KEY}`, new Date().toISOString());
+    });
+  }
+
+  isReconciled(): Promise<boolean> {
+    return this.guard('check reconciled', async () => (await this.redis.exists(`${this.settings.prefix}:${CANARY_KEY}`)) === 1);
   }
 
   /** Tells workers to drop their cached copy of a definition. */

@@ -7,7 +7,7 @@ import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import type { Page } from '../persistence/cursor';
 import type { ExecutionRepository } from '../persistence/execution-repository';
-import type { JobListFilter, JobRepository, NewJob } from '../persistence/job-repository';
+import type { InsertManyResult, JobListFilter, JobRepository, NewJob } from '../persistence/job-repository';
 import type { JobQueue } from '../queue/job-queue';
 import type { DefinitionCache } from '../persistence/definition-cache';
 
@@ -37,6 +37,12 @@ export function newRunId(jobId: string, kind: 'm' | 'r'): string {
 
 /** One-time definitions created in bulk and due within this long are announced to the workers. */
 const PREFETCH_HORIZON_MS = 60_000;
+/**
+ * A bulk create registers its one-time jobs while MongoDB inserts them when all are due at least
+ * this much later: twice the driver's socket timeout, so no such job comes due before the insert
+ * has either been acknowledged or given up on (and undone).
+ */
+export const OVERLAP_LEAD_MS = 60_000;
 
 /** When a one-time schedule is due, fixed at the moment it is (re)scheduled. */
 function dueAt(s: Schedule, now: number): Date | null {
@@ -84,9 +90,15 @@ export class JobService {
 
   /**
    * Creates many definitions with one insertMany and one BullMQ registration round (addBulk for the
-   * one-time ones, one upsert per repeating one): answered per item, in input order. Items whose
-   * BullMQ registration failed are deleted again (one deleteMany) and answered with that error, so
-   * no definition is left half-created. A MongoDB failure of the insert itself fails the whole call.
+   * one-time ones, one upsert per repeating one): answered per item, in input order.
+   *
+   * MongoDB is written before BullMQ, except that when every one-time definition of the batch is
+   * due at least OVERLAP_LEAD_MS later, their addBulk runs while the insert runs (the two take
+   * about as long as each other). None of those jobs can start before the insert has ended (the
+   * driver gives up on a reply after 30 s), and the reconciler leaves such fresh jobs alone for a
+   * while. Items whose insert or registration failed are undone on the other side (deleteMany, or
+   * removal of their jobs), so no definition is left half-created. A MongoDB failure of the insert
+   * itself fails the whole call.
    */
   async createMany(items: { index: number; input: CreateJobInput }[]): Promise<CreateOutcome[]> {
     const now = this.now();
@@ -99,31 +111,54 @@ export class JobService {
         outcomes.push({ index, error: err as AppError });
       }
     }
-    if (valid.length > 0) {
-      const { inserted, rejected } = await this.deps.jobs.insertMany(
-        valid.map((v) => v.job),
-        new Date(now),
-      );
-      for (const r of rejected) outcomes.push({ index: valid[r.index]!.index, error: r.error });
-      await this.announce(
-        inserted.map((i) => i.def),
-        now,
-      );
-      const failed = await this.deps.queue.registerMany(
-        inserted.map((i) => i.def),
-        now,
-      );
-      if (failed.size > 0) {
-        await this.deps.jobs
-          .deleteMany([...failed.keys()])
-          .catch((err: unknown) => this.deps.logger.error({ err, count: failed.size }, 'could not undo bulk create'));
-      }
-      for (const { index, def } of inserted) {
-        const error = failed.get(def.id);
-        outcomes.push(error ? { index: valid[index]!.index, error } : { index: valid[index]!.index, job: def });
-      }
+    if (valid.length === 0) return outcomes;
+    const { jobs, queue, logger } = this.deps;
+    const defs = jobs.build(
+      valid.map((v) => v.job),
+      new Date(now),
+    );
+    const once = defs.filter((d) => !isRepeating(d.schedule));
+    const overlap = once.length > 0 && once.every((d) => (d.dueAt?.getTime() ?? now) - now >= OVERLAP_LEAD_MS);
+    const early = overlap ? once : [];
+    const earlyIds = new Set(early.map((d) => d.id));
+    const registeringEarly = queue.registerMany(early, now);
+    let result: InsertManyResult;
+    try {
+      result = await jobs.insertMany(defs);
+    } catch (err) {
+      await this.removeEarly(await registeringEarly, early);
+      throw err;
+    }
+    const { inserted, rejected } = result;
+    for (const r of rejected) outcomes.push({ index: valid[r.index]!.index, error: r.error });
+    const failed = await registeringEarly;
+    const refused = rejected.map((r) => defs[r.index]!).filter((d) => earlyIds.has(d.id));
+    if (refused.length > 0) await this.removeEarly(failed, refused);
+    await this.announce(
+      inserted.map((i) => i.def),
+      now,
+    );
+    const late = inserted.map((i) => i.def).filter((d) => !earlyIds.has(d.id));
+    // Redis already failed the registration made ahead: fail the rest at once, not after another timeout.
+    const earlyError = failed.values().next().value;
+    if (earlyError) for (const d of late) failed.set(d.id, earlyError);
+    else for (const [id, err] of await queue.registerMany(late, now)) failed.set(id, err);
+    const undo = inserted.filter((i) => failed.has(i.def.id)).map((i) => i.def.id);
+    if (undo.length > 0) {
+      await jobs.deleteMany(undo).catch((err: unknown) => logger.error({ err, count: undo.length }, 'could not undo bulk create'));
+    }
+    for (const { index, def } of inserted) {
+      const error = failed.get(def.id);
+      outcomes.push(error ? { index: valid[index]!.index, error } : { index: valid[index]!.index, job: def });
     }
     return outcomes.sort((a, b) => a.index - b.index);
+  }
+
+  /** Removes the jobs registered ahead of an insert for definitions that were not stored after all. */
+  private async removeEarly(failed: Map<string, unknown>, defs: JobDefinition[]): Promise<void> {
+    const registered = defs.filter((d) => !failed.has(d.id));
+    const left = await this.deps.queue.unregisterMany(registered);
+    if (left > 0) this.deps.logger.warn({ count: left }, 'jobs of definitions not stored were left in Redis; workers skip them');
   }
 
   /**

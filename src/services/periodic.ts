@@ -15,6 +15,8 @@ export interface PeriodicOptions {
    * point: the next run (in this process or another) starts over.
    */
   stopGraceMs?: number;
+  /** Whether the first run starts at once (the default) or after the first interval. */
+  immediate?: boolean;
 }
 
 /**
@@ -27,7 +29,7 @@ export function runPeriodically(
   intervalMs: number,
   fn: (signal: AbortSignal) => Promise<unknown>,
   logger: Logger,
-  { stopGraceMs = 2000 }: PeriodicOptions = {},
+  { stopGraceMs = 2000, immediate = true }: PeriodicOptions = {},
 ): PeriodicTask {
   let running: Promise<void> | undefined;
   let again = false;
@@ -57,7 +59,7 @@ export function runPeriodically(
   };
   const timer = intervalMs > 0 ? setInterval(tick, intervalMs) : undefined;
   timer?.unref();
-  tick();
+  if (immediate) tick();
   return {
     kick: tick,
     async stop() {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
 import type { JobDefinition } from '../domain/job-definition';
 import { isRepeating, type RepeatingSchedule } from '../domain/schedule';
 import type { Logger } from '../observability/logger';
@@ -29,13 +30,24 @@ export interface ReconcilerDeps {
 }
 
 const ONCE_ID = /^([0-9a-f]{24})-v(\d+)$/;
+/**
+ * A bulk create may register a one-time job while its definition is still being inserted
+ * (JobService.createMany): a first-version job whose definition id is younger than this is not an
+ * orphan yet. The id is an ObjectId, so its age needs no read.
+ */
+export const FRESH_ONCE_MS = 2 * 60_000;
+
+function mayStillBeInserted(jobId: string, now: number): boolean {
+  const m = ONCE_ID.exec(jobId);
+  return m !== null && m[2] === '1' && new Types.ObjectId(m[1]).getTimestamp().getTime() > now - FRESH_ONCE_MS;
+}
 const REGISTER_CONCURRENCY = 16;
 
 /**
  * Makes Redis match MongoDB, the source of truth: every active definition has its Job Scheduler
  * or one-time job (same id, same settings), and nothing is left in Redis for deleted, paused or
  * finished ones. Redis is read before MongoDB, so a definition that appears in Redis is already
- * in MongoDB and is never mistaken for an orphan. Registration is idempotent, so racing an API
+ * in MongoDB and is never mistaken for an orphan (bulk creates excepted, see FRESH_ONCE_MS). Registration is idempotent, so racing an API
  * request that registers the same definition is harmless.
  */
 export class Reconciler {
@@ -57,6 +69,8 @@ export class Reconciler {
   private async pass(now: number): Promise<ReconcileReport> {
     const started = Date.now();
     const { queue } = this.deps;
+    // Before anything is read: keys lost from here on take the canary with them (JobQueue.isReconciled).
+    await queue.markReconciled();
     const schedulers = new Map((await queue.listSchedulers()).map((s) => [s.id, s]));
     const { known, pending } = await queue.listJobIds();
     const active = await this.deps.jobs.listActive();
@@ -86,7 +100,7 @@ export class Reconciler {
       if (!wantedSchedulers.has(id)) orphans.push(queue.removeScheduler(id));
     }
     for (const id of pending) {
-      if (ONCE_ID.test(id) && !wantedOnce.has(id)) orphans.push(queue.removeJob(id));
+      if (ONCE_ID.test(id) && !wantedOnce.has(id) && !mayStillBeInserted(id, now)) orphans.push(queue.removeJob(id));
     }
     await Promise.all(orphans);
     await forEachLimited(register, REGISTER_CONCURRENCY, (def) => queue.register(def, now).then(() => undefined));

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { http } from '../helpers/processes';
 import { useCluster } from '../helpers/e2e';
+import { deleteRedisKeys } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
 /** The API and 3 worker processes, spawned for real, against the test Redis and FerretDB. */
@@ -158,5 +159,22 @@ describe('engine end to end (API + 3 workers as processes)', () => {
       const runs = await executions(created.body.id);
       expect(runs.map((r) => [r.attempt, r.status, (r.error as { code: string }).code])).toEqual([[1, 'failed', 'http-404']]);
     });
+  });
+
+  it('restores what Redis lost within seconds, long before the next full reconcile pass', async () => {
+    const every = await post({ name: 'kept', handler: 'noop', schedule: { kind: 'interval', everyMs: 3_600_000 } });
+    const once = await post({ name: 'kept once', handler: 'noop', schedule: { kind: 'delay', delayMs: 3_600_000 } });
+    expect([every.status, once.status]).toEqual([201, 201]);
+    expect(await e.queue.getJobScheduler(every.body.id)).toBeDefined();
+    // Every key of the queue is gone, as after a FLUSHALL, while the connections stay up.
+    const lost = Date.now();
+    await deleteRedisKeys(e.ctx.redisUrl, e.ctx.prefix);
+    expect(await e.queue.getJobScheduler(every.body.id)).toBeUndefined();
+    await waitFor(
+      'the scheduler and the one-time job back in Redis',
+      async () => (await e.queue.getJobScheduler(every.body.id)) && (await e.queue.getJobState(`${once.body.id}-v1`)) === 'delayed',
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    process.stdout.write(`lost keys restored ${Date.now() - lost} ms after they were deleted (full passes every 300 s)\n`);
   });
 });

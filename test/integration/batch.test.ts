@@ -107,6 +107,74 @@ describe('POST /jobs/batch', () => {
     }
   });
 
+  /** Records when the definitions' insertMany and the BullMQ addBulk start and end. */
+  function watchOrder(opts: { holdInsertUntilAddBulk?: boolean } = {}) {
+    const order: string[] = [];
+    let addBulkDone!: () => void;
+    const added = new Promise<void>((resolve) => (addBulkDone = resolve));
+    const collection = api.db.models.Job.collection;
+    const insert = collection.insertMany.bind(collection);
+    const addBulk = api.queue.queue.addBulk.bind(api.queue.queue);
+    const spies = [
+      jest.spyOn(collection, 'insertMany').mockImplementation(async (...args: Parameters<typeof insert>) => {
+        order.push('insert start');
+        // Held (at most 5 s) until the jobs are in Redis: a registration that waited for the insert would show as a wrong order.
+        if (opts.holdInsertUntilAddBulk) await Promise.race([added, new Promise((r) => setTimeout(r, 5000))]);
+        const res = await insert(...args);
+        order.push('insert end');
+        return res;
+      }),
+      jest.spyOn(api.queue.queue, 'addBulk').mockImplementation(async (...args: Parameters<typeof addBulk>) => {
+        order.push('addBulk start');
+        const res = await addBulk(...args);
+        order.push('addBulk end');
+        addBulkDone();
+        return res;
+      }),
+    ];
+    return { order, restore: () => spies.forEach((s) => s.mockRestore()) };
+  }
+
+  const delayedIds = async () => new Set((await api.queue.queue.getDelayed()).map((j) => j.id!));
+
+  it('registers one-time jobs all due a minute or more later while MongoDB inserts them', async () => {
+    const watch = watchOrder({ holdInsertUntilAddBulk: true });
+    try {
+      const jobs = [once('far-1'), once('far-2'), { ...once('far-3'), schedule: { kind: 'delay', delayMs: 60_000 } }, cron('far-cron')];
+      const res = await api.request('POST', '/api/v1/jobs/batch', { jobs });
+      expect(res.status).toBe(201);
+      expect(watch.order).toEqual(['addBulk start', 'insert start', 'addBulk end', 'insert end']);
+      for (const r of res.body.results.slice(0, 3)) expect(await api.queue.queue.getJobState(`${r.job.id}-v1`)).toBe('delayed');
+      expect(await api.queue.queue.getJobScheduler(res.body.results[3].job.id)).toBeDefined();
+    } finally {
+      watch.restore();
+    }
+  });
+
+  it('inserts first when a one-time job of the batch is due within a minute', async () => {
+    const watch = watchOrder();
+    try {
+      const jobs = [once('mixed-far'), { ...once('mixed-near'), schedule: { kind: 'delay', delayMs: 59_000 } }];
+      const res = await api.request('POST', '/api/v1/jobs/batch', { jobs });
+      expect(res.status).toBe(201);
+      expect(watch.order).toEqual(['insert start', 'insert end', 'addBulk start', 'addBulk end']);
+      for (const r of res.body.results) expect(await api.queue.queue.getJobState(`${r.job.id}-v1`)).toBe('delayed');
+    } finally {
+      watch.restore();
+    }
+  });
+
+  it('removes the job registered ahead of an item the store refused', async () => {
+    const before = await delayedIds();
+    const refused = { ...once('refused'), handler: 'http', payload: { url: 'http://example.test/', body: [[1, 2]] } };
+    const res = await api.request('POST', '/api/v1/jobs/batch', { jobs: [refused, once('kept')] });
+    expect(res.status).toBe(207);
+    expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([400, 201]);
+    const added = [...(await delayedIds())].filter((id) => !before.has(id));
+    expect(added).toEqual([`${res.body.results[1].job.id}-v1`]);
+    expect(await api.db.models.Job.countDocuments({ name: 'refused' })).toBe(0);
+  });
+
   it.each([
     [{}, 'jobs'],
     [{ jobs: [] }, 'jobs'],
@@ -140,7 +208,7 @@ describe('POST /jobs/batch', () => {
         true,
       );
       expect(body.results[40]!.status).toBe(400);
-      // Fails fast: the addBulk and the first scheduler time out together, not one timeout per item.
+      // Fails fast: one Redis timeout for the batch, not one per item (the addBulk runs with the insert here).
       expect(elapsed).toBeLessThan(3500);
       expect(await api.db.models.Job.countDocuments({ name: /^nr-/ })).toBe(0);
     } finally {

@@ -148,4 +148,43 @@ describe('when MongoDB is unreachable', () => {
     // Nothing was created or deleted while it was down (the batch and the first POST left nothing behind).
     expect(await db.models.Job.countDocuments()).toBe(2);
   });
+
+  it('removes the jobs a batch registered ahead of its insert when the insert fails', async () => {
+    const delayedIds = async () => new Set((await queue.queue.getDelayed()).map((j) => j.id!));
+    const before = await delayedIds();
+    // The insert is held until MongoDB is down, then sent for real.
+    const collection = db.models.Job.collection;
+    const insert = collection.insertMany.bind(collection);
+    let entered!: () => void;
+    let release!: () => void;
+    const insertCalled = new Promise<void>((resolve) => (entered = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const spy = jest.spyOn(collection, 'insertMany').mockImplementation(async (...args: Parameters<typeof insert>) => {
+      entered();
+      await released;
+      return insert(...args);
+    });
+    try {
+      const far = (name: string) => ({
+        name,
+        handler: 'noop',
+        schedule: { kind: 'once', runAt: new Date(Date.now() + 600_000).toISOString() },
+      });
+      const pending = call('POST', '/api/v1/jobs/batch', { jobs: [far('lost-1'), far('lost-2'), far('lost-3')] });
+      await insertCalled;
+      await waitFor('the jobs registered ahead of the insert', async () => (await delayedIds()).size === before.size + 3);
+      await ferret.stop();
+      release();
+      const res = await pending;
+      expect(res.status).toBe(503);
+      expect(res.contract).toEqual([]);
+      expect(await delayedIds()).toEqual(before);
+    } finally {
+      release();
+      spy.mockRestore();
+    }
+    ferret = await startFerretDb({ port: ferret.port, dir: path.join(dir, 'ferretdb'), postgresUrl });
+    await waitFor('the API to read again', async () => (await call('GET', '/api/v1/jobs')).status === 200, { timeoutMs: 30_000 });
+    expect(await db.models.Job.countDocuments({ name: /^lost-/ })).toBe(0);
+  });
 });

@@ -5,7 +5,7 @@ import { ExecutionRepository } from '../../src/persistence/execution-repository'
 import { JobRepository } from '../../src/persistence/job-repository';
 import { onceJobId } from '../../src/queue/job-queue';
 import { Leases } from '../../src/queue/leases';
-import { Reconciler } from '../../src/services/reconciler';
+import { FRESH_ONCE_MS, Reconciler } from '../../src/services/reconciler';
 import { startApi, type ApiHarness } from '../helpers/api-harness';
 import { deleteRedisKeys } from '../helpers/services';
 
@@ -77,9 +77,12 @@ describe('reconciler', () => {
     expect(await api.queue.queue.getJobScheduler(paused.id)).toBeDefined();
     expect(await api.queue.queue.getJob(onceJobId(gone))).toBeDefined();
 
-    const report = await reconciler.run();
-    expect(report?.removed).toBe(2);
+    // A first-version one-time job this young may belong to a bulk create whose insert is still
+    // running: it is left for a later pass.
+    expect((await reconciler.run())?.removed).toBe(1);
     expect(await api.queue.queue.getJobScheduler(paused.id)).toBeUndefined();
+    expect(await api.queue.queue.getJob(onceJobId(gone))).toBeDefined();
+    expect((await reconciler.run(Date.now() + FRESH_ONCE_MS + 1000))?.removed).toBe(1);
     expect(await api.queue.queue.getJob(onceJobId(gone))).toBeUndefined();
   });
 

@@ -96,4 +96,17 @@ describe('runPeriodically', () => {
     await task.stop();
     expect(calls).toBe(2);
   });
+
+  it('waits one interval before the first run when not immediate', async () => {
+    const { logger } = capturedLogger();
+    const runs: number[] = [];
+    const t0 = performance.now();
+    const task = runPeriodically('check', 100, async () => void runs.push(performance.now() - t0), logger, { immediate: false });
+    expect(runs).toEqual([]);
+    const deadline = Date.now() + 2000;
+    while (runs.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await task.stop();
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs[0]).toBeGreaterThanOrEqual(95);
+  });
 });
