@@ -56,10 +56,10 @@ const PLAN = quick
       stepMs: 10_000,
       onceN: 5000,
       rssMs: 300_000,
-      create: { pendingDefs: 2000, holdMs: 20_000, stepMs: 3000, bulkRequests: 5 },
+      create: { pendingDefs: 2000, holdMs: 20_000, stepMs: 2000, bulkRequests: 5 },
       lateness: { n: 2000, spanMs: 20_000, leadMs: 8000 },
       schedulers: { n: 1000, windowMs: 60_000 },
-      listSamples: 40,
+      listSamples: 30,
     };
 
 const started = Date.now();
