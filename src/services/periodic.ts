@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger';
+import { withTimeout } from '../queue/redis';
 
 export interface PeriodicTask {
   /** Runs the task soon (after the current run, if one is going on). */
@@ -67,13 +67,10 @@ export function runPeriodically(
       clearInterval(timer);
       stopping.abort();
       if (!running) return;
-      const waited = new AbortController();
-      const outcome = await Promise.race([
-        running.then(() => 'done' as const),
-        sleep(stopGraceMs, 'cut' as const, { signal: waited.signal }).catch(() => 'done' as const),
-      ]);
-      waited.abort();
-      if (outcome === 'cut') logger.info({ task: name, graceMs: stopGraceMs }, `${name} still running at shutdown; left to the next run`);
+      // `running` never rejects (failures are logged above): a rejection is the grace running out.
+      await withTimeout(running, stopGraceMs, name).catch(() =>
+        logger.info({ task: name, graceMs: stopGraceMs }, `${name} still running at shutdown; left to the next run`),
+      );
     },
   };
 }

@@ -30,6 +30,7 @@ export interface ReconcilerDeps {
 }
 
 const ONCE_ID = /^([0-9a-f]{24})-v(\d+)$/;
+const REGISTER_CONCURRENCY = 16;
 /**
  * A bulk create may register a one-time job while its definition is still being inserted
  * (JobService.createMany): a first-version job whose definition id is younger than this is not an
@@ -37,18 +38,20 @@ const ONCE_ID = /^([0-9a-f]{24})-v(\d+)$/;
  */
 export const FRESH_ONCE_MS = 2 * 60_000;
 
-function mayStillBeInserted(jobId: string, now: number): boolean {
+/** A pending job that no active definition wants, and that cannot be one still being inserted. */
+function isOrphanOnce(jobId: string, wanted: Set<string>, now: number): boolean {
   const m = ONCE_ID.exec(jobId);
-  return m !== null && m[2] === '1' && new Types.ObjectId(m[1]).getTimestamp().getTime() > now - FRESH_ONCE_MS;
+  if (!m || wanted.has(jobId)) return false;
+  return m[2] !== '1' || new Types.ObjectId(m[1]).getTimestamp().getTime() <= now - FRESH_ONCE_MS;
 }
-const REGISTER_CONCURRENCY = 16;
 
 /**
  * Makes Redis match MongoDB, the source of truth: every active definition has its Job Scheduler
  * or one-time job (same id, same settings), and nothing is left in Redis for deleted, paused or
  * finished ones. Redis is read before MongoDB, so a definition that appears in Redis is already
- * in MongoDB and is never mistaken for an orphan (bulk creates excepted, see FRESH_ONCE_MS). Registration is idempotent, so racing an API
- * request that registers the same definition is harmless.
+ * in MongoDB and is never mistaken for an orphan (bulk creates excepted, see FRESH_ONCE_MS).
+ * Registration is idempotent, so racing an API request that registers the same definition is
+ * harmless.
  */
 export class Reconciler {
   private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -100,7 +103,7 @@ export class Reconciler {
       if (!wantedSchedulers.has(id)) orphans.push(queue.removeScheduler(id));
     }
     for (const id of pending) {
-      if (ONCE_ID.test(id) && !wantedOnce.has(id) && !mayStillBeInserted(id, now)) orphans.push(queue.removeJob(id));
+      if (isOrphanOnce(id, wantedOnce, now)) orphans.push(queue.removeJob(id));
     }
     await Promise.all(orphans);
     await forEachLimited(register, REGISTER_CONCURRENCY, (def) => queue.register(def, now).then(() => undefined));
