@@ -30,9 +30,9 @@ interface Pending {
 
 /**
  * Coalesces per-definition counters over a short window into one single-statement update per
- * definition (never a multi-statement bulkWrite, which FerretDB cannot take), with bounded
- * concurrency. A status change is applied only if the definition's version is unchanged, so a
- * late result never overrides an operator's pause or edit.
+ * definition (never a multi-statement bulkWrite, which FerretDB cannot take), sent one at a time.
+ * A status change is applied only if the definition's version is unchanged, so a late result never
+ * overrides an operator's pause or edit.
  */
 export class RunStatsCoalescer {
   private pending = new Map<string, Pending>();
@@ -40,6 +40,9 @@ export class RunStatsCoalescer {
   private flushing: Promise<void> | undefined;
   private closed = false;
   private lastFlushMs = 0;
+  private timerAt = 0;
+  /** When counters alone are next written (see planFor). */
+  private nextFullAt = 0;
   updates = 0;
 
   constructor(
@@ -77,39 +80,61 @@ export class RunStatsCoalescer {
         if (o.nextRunAt !== undefined) p.nextRunAt = o.nextRunAt;
       }
     }
-    this.schedule(Math.max(this.opts.flushIntervalMs, PACE * this.lastFlushMs));
+    this.planFor(this.pending.get(o.jobId)!);
   }
 
   /**
-   * Plans the next flush. After a slow one (a store that takes long per update, thousands of busy
-   * definitions) the window grows to PACE times that flush's duration, so counter updates take at
-   * most about a quarter of the store's time: more outcomes are coalesced into each update instead.
+   * Plans the flush an outcome needs. Status changes (a one-time job completed, a repeat ran out)
+   * are written within the window, or STATUS_PACE times the last flush's duration when flushes are
+   * slow. Counters alone (repeating jobs) wait for the next full flush, which comes PACE times the
+   * last full flush's duration after it: on a store that takes long per update (FerretDB scans the
+   * collection for each; a thousand interval jobs every 2 s took 11,000 updates a minute when
+   * counters were paced like statuses) counter updates then keep one store connection busy about a
+   * tenth of the time, and each carries more runs.
    */
-  private schedule(delayMs: number): void {
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, delayMs);
+  private planFor(p: Pending): void {
+    const now = Date.now();
+    const window = this.opts.flushIntervalMs;
+    if (p.finalStatus) this.scheduleAt(now + Math.max(window, Math.min(MAX_PACED_WINDOW_MS, STATUS_PACE * this.lastFlushMs)));
+    else this.scheduleAt(Math.max(this.nextFullAt, now + window));
+  }
+
+  private scheduleAt(at: number): void {
+    if (this.closed || (this.timer && this.timerAt <= at)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        void this.flush(Date.now() < this.nextFullAt);
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.timer.unref();
   }
 
-  async flush(): Promise<void> {
+  /** Writes what is pending: everything, or with `statusOnly` the definitions whose status changes. */
+  async flush(statusOnly = false): Promise<void> {
     while (this.flushing) await this.flushing;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    const t0 = performance.now();
-    this.flushing = this.apply(batch).finally(() => {
-      this.flushing = undefined;
-      this.lastFlushMs = Math.min(MAX_WINDOW_MS, performance.now() - t0);
-    });
-    await this.flushing;
+    const batch = statusOnly ? new Map([...this.pending].filter(([, p]) => p.finalStatus)) : this.pending;
+    if (statusOnly) for (const id of batch.keys()) this.pending.delete(id);
+    else this.pending = new Map();
+    if (batch.size > 0) {
+      const t0 = performance.now();
+      this.flushing = this.apply(batch).finally(() => {
+        this.flushing = undefined;
+        const ms = performance.now() - t0;
+        this.lastFlushMs = ms;
+        if (!statusOnly) this.nextFullAt = Date.now() + Math.max(this.opts.flushIntervalMs, Math.min(MAX_PACED_WINDOW_MS, PACE * ms));
+      });
+      await this.flushing;
+    }
+    for (const p of this.pending.values()) this.planFor(p);
   }
 
   private async apply(batch: Map<string, Pending>): Promise<void> {
     const entries = groupAlike(batch);
-    const concurrency = this.opts.concurrency ?? 2;
+    const concurrency = this.opts.concurrency ?? 1;
     let index = 0;
     const failed: [string, Pending][] = [];
     const lane = async () => {
@@ -125,7 +150,7 @@ export class RunStatsCoalescer {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, lane));
     for (const [id, p] of failed) this.merge(id, p);
-    if (failed.length > 0) this.schedule(1000);
+    if (failed.length > 0) this.scheduleAt(Date.now() + 1000);
   }
 
   private merge(id: string, p: Pending): void {
@@ -204,10 +229,12 @@ const MAX_GROUP = 500;
  * 3 ms for one `_id`), so `$in` pays only for groups this large.
  */
 const MIN_GROUP = 50;
-/** After a flush that took longer than the window, the next one waits PACE times as long. */
-const PACE = 3;
-/** The longest flush duration the pacing counts (so the window never exceeds PACE x 10 s). */
-const MAX_WINDOW_MS = 10_000;
+/** After a flush that took longer than the window, the next full one waits PACE times as long. */
+const PACE = 9;
+/** Status changes wait at most STATUS_PACE times the last flush's duration. */
+const STATUS_PACE = 3;
+/** The longest window the pacing sets (COUNTER_FLUSH_INTERVAL_MS may set a longer one). */
+const MAX_PACED_WINDOW_MS = 30_000;
 
 /**
  * Groups definitions whose pending changes are the same apart from lastRunAt (which becomes the

@@ -1,8 +1,9 @@
 import { Types } from 'mongoose';
 import { createLogger } from '../../src/observability/logger';
 import type { Database } from '../../src/persistence/mongo';
-import { RunStatsCoalescer } from '../../src/persistence/run-stats';
+import { RunStatsCoalescer, type RunOutcome } from '../../src/persistence/run-stats';
 import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+import { waitFor } from '../helpers/wait-for';
 
 let ctx: TestContext;
 let db: Database;
@@ -62,4 +63,40 @@ it('writes a small group of alike outcomes one definition at a time (an _id look
   const byId = new Map(docs.map((d) => [String(d._id), d]));
   // Each keeps its own lastRunAt (no group to share the latest one with).
   ids.forEach((id, i) => expect(byId.get(String(id))).toMatchObject({ runCount: 1, lastRunAt: new Date(at + i) }));
+});
+
+it('after a slow flush, writes a status change before counters alone, which wait for the next full flush', async () => {
+  const ids = Array.from({ length: 302 }, () => new Types.ObjectId());
+  await db.models.Job.collection.insertMany(
+    ids.map((_id, i) => ({ _id, name: `p${i}`, status: 'scheduled', version: 1, runCount: 0, failureCount: 0 })),
+  );
+  const [counted, ended, ...busy] = ids.map((id) => id.toHexString()) as [string, string, ...string[]];
+  const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 100 }, createLogger('silent'));
+  const at = Date.now();
+  const run = (jobId: string, extra: Partial<RunOutcome> = {}): RunOutcome => ({
+    jobId,
+    version: 1,
+    finishedRun: true,
+    failed: false,
+    status: 'succeeded',
+    at: new Date(at),
+    ...extra,
+  });
+  // A full flush of 300 repeating jobs (each its own update: their next runs differ) sets the pace.
+  busy.forEach((id, i) => stats.record(run(id, { nextRunAt: new Date(at + 2000 + i) })));
+  const t0 = Date.now();
+  await stats.flush();
+  const fullMs = Date.now() - t0;
+
+  stats.record(run(counted, { nextRunAt: new Date(at + 5000) }));
+  stats.record(run(ended, { finalStatus: 'completed', nextRunAt: null }));
+  await waitFor('the one-time job marked completed', async () => (await db.models.Job.findById(ended).lean())?.status === 'completed', {
+    timeoutMs: 5 * fullMs + 2000,
+  });
+  // The repeating job's counters are still waiting (due about 9 x fullMs after that flush, the status 3 x).
+  expect((await db.models.Job.findById(counted).lean())?.runCount).toBe(0);
+  await waitFor('the repeating job counted', async () => (await db.models.Job.findById(counted).lean())?.runCount === 1, {
+    timeoutMs: 12 * fullMs + 2000,
+  });
+  await stats.close();
 });
