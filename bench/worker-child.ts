@@ -27,6 +27,8 @@ const concurrency = Number(process.env.WORKER_CONCURRENCY ?? 50);
 
 let completed = 0;
 let lags: number[] = [];
+/** Job Scheduler runs (raw mode): [slot, start - slot] from the `repeat:<id>:<slot>` job id. */
+let slotDrifts: [number, number][] = [];
 let commands: Record<string, number> = {};
 let reads = 0;
 let writtenBase = 0;
@@ -36,6 +38,21 @@ let worker: Worker;
 function onCompleted(job: Job): void {
   completed++;
   if (job.processedOn && job.timestamp && !job.opts.delay) lags.push(job.processedOn - job.timestamp);
+  const slot = /^repeat:[^:]+:(\d+)$/.exec(job.id ?? '')?.[1];
+  if (slot && job.processedOn) slotDrifts.push([Number(slot), job.processedOn - Number(slot)]);
+}
+
+/** Lateness of the scheduler runs whose slot is in [from, to): how many, p50, p99. */
+function schedulerDrift(from: number, to: number) {
+  const inWindow = slotDrifts.filter(([slot]) => slot >= from && slot < to);
+  const drift = inWindow.map(([, d]) => d);
+  slotDrifts = [];
+  return {
+    runs: drift.length,
+    slots: new Set(inWindow.map(([slot]) => slot)).size,
+    p50: percentile(drift, 50),
+    p99: percentile(drift, 99),
+  };
 }
 
 async function openMonitoredDatabase(url: string): Promise<Database> {
@@ -148,6 +165,7 @@ const commandsByName: Record<string, (arg: Record<string, number | boolean>) => 
   resume: async () => worker.resume(),
   drain: async (a) => drain(Number(a.n), Number(a.timeoutMs ?? 120_000)),
   flush: async () => runtime?.history.flush(),
+  schedulerDrift: async (a) => schedulerDrift(Number(a.from), Number(a.to)),
   close: async () => {
     if (runtime) await runtime.close();
     else await worker.close();

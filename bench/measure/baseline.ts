@@ -4,7 +4,7 @@ import { createRedis } from '../../src/queue/redis';
 import { figure, type BenchContext, type Figure } from '../lib/context';
 import { paced } from '../lib/http';
 import { BenchWorker } from '../lib/processes';
-import { until } from '../lib/stats';
+import { sleep, until } from '../lib/stats';
 import { searchRate, type StepResult } from './sustained';
 
 /**
@@ -90,4 +90,47 @@ export function judge(
   if (lagP99 === null || lagP99 > 250) problems.push(`lag p99 ${lagP99} ms`);
   if (extra) problems.push(extra);
   return { rate, held: problems.length === 0, why: problems.length ? problems.join('; ') : `lag p99 ${lagP99} ms`, lagP99 };
+}
+
+/**
+ * Raw BullMQ Job Schedulers, for the scheduler lateness of the same run: `n` schedulers every 2 s
+ * registered as Tock registers a batch (16 upserts at a time), one worker at concurrency 50 with a
+ * no-op processor; lateness is the start time minus the slot in the job id.
+ */
+export async function measureBaselineSchedulers(
+  ctx: BenchContext,
+  o: { n: number; windowMs: number },
+): Promise<{ p50: number | null; p99: number | null; runs: number; expected: number }> {
+  const every = 2000;
+  const prefix = `b-sched-${randomBytes(3).toString('hex')}`;
+  const worker = await BenchWorker.start('bullmq', { REDIS_URL: ctx.servers.redisUrl, QUEUE_PREFIX: prefix });
+  const connection = createRedis(ctx.servers.redisUrl, 'worker');
+  const queue = new Queue('jobs', { connection, prefix });
+  try {
+    let next = 0;
+    const lane = async () => {
+      while (next < o.n) {
+        const i = next++;
+        await queue.upsertJobScheduler(`s${i}`, { every }, { name: 'run', data: data(i), opts: BASELINE_JOB_OPTIONS });
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, lane));
+    const tA = Date.now() + every;
+    const tB = tA + o.windowMs;
+    await sleep(tB + 1000 - Date.now());
+    const r = await worker.call<{ runs: number; slots: number; p50: number | null; p99: number | null }>('schedulerDrift', {
+      from: tA,
+      to: tB,
+    });
+    const expected = (o.n * o.windowMs) / every;
+    ctx.log(
+      `  baseline schedulers: ${o.n} x every 2 s for ${o.windowMs / 1000} s: ${r.runs} runs of ${expected}, lateness p50 ${r.p50} ms, p99 ${r.p99} ms`,
+    );
+    return { p50: r.p50, p99: r.p99, runs: r.runs, expected };
+  } finally {
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    connection.disconnect();
+    await worker.stop();
+  }
 }
