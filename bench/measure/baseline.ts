@@ -95,7 +95,8 @@ export function judge(
 /**
  * Raw BullMQ Job Schedulers, for the scheduler lateness of the same run: `n` schedulers every 2 s
  * registered as Tock registers a batch (16 upserts at a time), one worker at concurrency 50 with a
- * no-op processor; lateness is the start time minus the slot in the job id.
+ * no-op processor; lateness is when the processor is called minus the slot in the job id (as Tock's
+ * records take their startedAt).
  */
 export async function measureBaselineSchedulers(
   ctx: BenchContext,
