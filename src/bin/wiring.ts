@@ -124,6 +124,10 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       stops.unshift(async () => void (await subscriber.quit().catch(() => undefined)));
       const app = composeApi({ db, queue, registry, logger, defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS, definitions });
       const server = app.listen(cfg.PORT, cfg.HOST);
+      // Longer than the idle timeout of whatever sits in front (60 s for most load balancers): a
+      // server that closes an idle connection first races the client reusing it (Node's 5 s default).
+      server.keepAliveTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+      server.headersTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS + 1000;
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const address = server.address();
       logger.info(

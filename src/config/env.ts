@@ -11,6 +11,7 @@ export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(3000, 0, 65535),
   HOST: z.string().min(1).default('0.0.0.0'),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 1000, 600_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   MONGODB_URL: z.url({ protocol: /^mongodb(\+srv)?$/ }).optional(),

@@ -18,6 +18,12 @@ describe('engine end to end (API + 3 workers as processes)', () => {
   const post = (body: unknown) => http(e.cluster.baseUrl, 'POST', '/api/v1/jobs', body);
   const executions = (jobId: string) => e.db.models.Execution.find({ jobId }).sort({ startedAt: 1 }).lean();
 
+  it("keeps idle keep-alive connections for 65 s, beyond a load balancer's 60 s, and says so", async () => {
+    const res = await fetch(`${e.cluster.baseUrl}/api/v1/jobs?limit=1`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
+  });
+
   it('runs 200 one-time jobs due within 2 s exactly once each', async () => {
     // One batch request, so that slow creation on a busy machine cannot push a due time into the past.
     const base = Date.now() + 3000;
