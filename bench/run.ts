@@ -58,9 +58,9 @@ const PLAN = quick
       onceN: 5000,
       rssMs: 300_000,
       create: { pendingDefs: 2000, holdMs: 20_000, stepMs: 2000, bulkRequests: 5 },
-      lateness: { n: 2000, spanMs: 20_000, leadMs: 5000 },
+      lateness: { n: 2000, spanMs: 20_000, leadMs: 4000 },
       schedulers: { n: 1000, windowMs: 60_000 },
-      rawSchedulers: { n: 1000, windowMs: 20_000 },
+      rawSchedulers: { n: 1000, windowMs: 12_000 },
       listSamples: 25,
     };
 

@@ -62,11 +62,11 @@ export async function measureCreateRep(
   const hold = await paced(300, o.holdMs, create, 1000);
   ctx.log(
     `  POST /jobs at 300/s for ${o.holdMs / 1000} s: p50 ${hold.p50?.toFixed(1)} ms, p99 ${hold.p99?.toFixed(1)} ms, ` +
-      `${hold.errors} errors${hold.skipped ? `, ${hold.skipped} not sent` : ''}`,
+      `${hold.errors} errors${hold.firstError ? ` (the first: ${hold.firstError.slice(0, 200)})` : ''}${hold.skipped ? `, ${hold.skipped} not sent` : ''}`,
   );
 
   let maxRate: number | null = null;
-  for (let rate = 400; rate < 20_000; rate = Math.round(rate * 1.25)) {
+  for (let rate = 500; rate < 20_000; rate = Math.round(rate * 1.25)) {
     const r = await paced(rate, o.stepMs, create, 1000);
     const held = r.errors === 0 && r.skipped === 0 && r.achievedRate >= rate * 0.95 && r.p99 !== null && r.p99 <= 50;
     ctx.log(`  POST /jobs at ${rate}/s: p99 ${r.p99?.toFixed(1)} ms, ${r.errors} errors -> ${held ? 'held' : 'not held'}`);

@@ -42,11 +42,11 @@ export async function measureOnce(ctx: BenchContext, c: TockCluster, o: { reps: 
     for (let i = 0; i < defs.length; i += 200) await Promise.all(defs.slice(i, i + 200).map((d) => jobQueue.register(d, now)));
     const t0 = performance.now();
     const { ms } = await worker.call<{ ms: number | null }>('drain', { n: o.n });
-    // Definitions marked completed per second, watched for at most 5 s after the drain (on FerretDB
+    // Definitions marked completed per second, watched for at most 3 s after the drain (on FerretDB
     // a version-guarded updateOne scans the collection, so all 5,000 can take minutes); the rest of
     // the updates then find an emptied collection and finish quickly.
     let completed = 0;
-    const done = await until(async () => (completed = await c.db.models.Job.countDocuments({ status: 'completed' })) >= o.n, 5_000, 250);
+    const done = await until(async () => (completed = await c.db.models.Job.countDocuments({ status: 'completed' })) >= o.n, 3_000, 250);
     const settleMs = performance.now() - t0;
     const s = await worker.stats(true);
     drain.push(ms === null ? null : (o.n * 1000) / ms);

@@ -26,7 +26,7 @@ export async function searchRate(
     const steps: StepResult[] = [];
     let rate = start;
     let best: number | null = null;
-    for (let i = 0; i < (rep === 0 ? 12 : 5); i++) {
+    for (let i = 0; i < (rep === 0 ? 12 : 4); i++) {
       const r = await step(Math.round(rate));
       steps.push(r);
       ctx.log(`  ${label} rep ${rep + 1}: ${r.rate}/s ${r.held ? 'held' : 'NOT held'} (${r.why})`);

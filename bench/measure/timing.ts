@@ -24,7 +24,7 @@ export async function measureLatenessRep(
   const createdAt = Date.now();
   const createdLate = due.filter((t) => t < createdAt).length;
   const runAt = new Map(ids.map((id, i) => [id, due[i]!]));
-  await sleep(Math.max(0, due[due.length - 1]! + 3000 - Date.now()));
+  await sleep(Math.max(0, due[due.length - 1]! + 2000 - Date.now()));
   await c.worker!.call('flush');
   const rows = await c.db.models.Execution.find({}, { jobId: 1, startedAt: 1 }).lean<RecordRow[]>();
   const lateness = rows.map((r) => r.startedAt.getTime() - runAt.get(r.jobId.toHexString())!).filter((x) => Number.isFinite(x));
@@ -51,7 +51,7 @@ export async function measureSchedulersRep(
   );
   const tA = Date.now() + every;
   const tB = tA + o.windowMs;
-  await sleep(tB + 3000 - Date.now());
+  await sleep(tB + 2000 - Date.now());
   await c.worker!.call('flush');
   const rows = await c.db.models.Execution.find({ trigger: 'schedule' }, { jobId: 1, scheduledFor: 1, driftMs: 1 }).lean<RecordRow[]>();
   const byDef = new Map<string, number[]>(ids.map((id) => [id, []]));

@@ -83,7 +83,11 @@ export async function measureTockRun(
 
   const trigger = async (i: number) => {
     const r = await request(c.api.baseUrl, 'POST', `/api/v1/jobs/${ids[i % ids.length]}/trigger`);
-    return { ok: r.status === 202, ms: r.ms, error: r.status === 202 ? undefined : `HTTP ${r.status}` };
+    return {
+      ok: r.status === 202,
+      ms: r.ms,
+      error: r.status === 202 ? undefined : `HTTP ${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
+    };
   };
   const step = async (rate: number): Promise<StepResult> => {
     await worker.stats(true);
@@ -133,7 +137,7 @@ export async function measureTockRun(
   const heapEarly = trough(samples.slice(window, 2 * window).map((s) => s.heapUsed));
   const heapLate = trough(samples.slice(-window).map((s) => s.heapUsed));
   ctx.log(
-    `  worker RSS at ${rate}/s for ${o.rssMs / 1000} s (${load.errors} errors): ${(early / 2 ** 20).toFixed(1)} MB -> ` +
+    `  worker RSS at ${rate}/s for ${o.rssMs / 1000} s (${load.errors} errors${load.firstError ? `, the first: ${load.firstError}` : ''}): ${(early / 2 ** 20).toFixed(1)} MB -> ` +
       `${(late / 2 ** 20).toFixed(1)} MB (${growth.toFixed(1)}%); heap in use after GC ${(heapEarly / 2 ** 20).toFixed(1)} MB -> ` +
       `${(heapLate / 2 ** 20).toFixed(1)} MB`,
   );
