@@ -31,7 +31,7 @@ interface Pending {
 
 /**
  * Coalesces per-definition counters over a short window into one single-statement update per
- * definition (never a multi-statement bulkWrite, which FerretDB cannot take), sent one at a time.
+ * definition (never a multi-statement bulkWrite, which FerretDB cannot take), two at a time.
  * A status change is applied only if the definition's version is unchanged, so a late result never
  * overrides an operator's pause or edit.
  */
@@ -135,7 +135,7 @@ export class RunStatsCoalescer {
 
   private async apply(batch: Map<string, Pending>): Promise<void> {
     const entries = groupAlike(batch);
-    const concurrency = this.opts.concurrency ?? 1;
+    const concurrency = this.opts.concurrency ?? 2;
     let index = 0;
     const failed: [string, Pending][] = [];
     const lane = async () => {
