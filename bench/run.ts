@@ -60,8 +60,8 @@ const PLAN = quick
       create: { pendingDefs: 2000, holdMs: 20_000, stepMs: 2000, bulkRequests: 5 },
       lateness: { n: 2000, spanMs: 20_000, leadMs: 4000 },
       schedulers: { n: 1000, windowMs: 60_000 },
-      rawSchedulers: { n: 1000, windowMs: 12_000 },
-      listSamples: 25,
+      rawSchedulers: { n: 1000, windowMs: 8000 },
+      listSamples: 15,
     };
 
 const started = Date.now();
