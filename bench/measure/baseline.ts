@@ -119,7 +119,7 @@ export async function measureBaselineSchedulers(
     const tA = Date.now() + every;
     const tB = tA + o.windowMs;
     await sleep(tB + 1000 - Date.now());
-    const r = await worker.call<{ runs: number; slots: number; p50: number | null; p99: number | null }>('schedulerDrift', {
+    const r = await worker.call<{ runs: number; p50: number | null; p99: number | null }>('schedulerDrift', {
       from: tA,
       to: tB,
     });

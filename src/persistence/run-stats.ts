@@ -42,7 +42,7 @@ export class RunStatsCoalescer {
   private closed = false;
   private lastFlushMs = 0;
   private timerAt = 0;
-  /** When counters alone are next written (see planFor). */
+  /** When counters alone are next written (see planStatus). */
   private nextFullAt = 0;
   updates = 0;
 
@@ -81,11 +81,12 @@ export class RunStatsCoalescer {
         if (o.nextRunAt !== undefined) p.nextRunAt = o.nextRunAt;
       }
     }
-    this.planFor(this.pending.get(o.jobId)!);
+    if (this.pending.get(o.jobId)!.finalStatus) this.planStatus();
+    else this.planCounters();
   }
 
   /**
-   * Plans the flush an outcome needs. Status changes (a one-time job completed, a repeat ran out)
+   * Plans the flush outcomes need. Status changes (a one-time job completed, a repeat ran out)
    * are written within the window, or STATUS_PACE times the last flush's duration when flushes are
    * slow. Counters alone (repeating jobs) wait for the next full flush, which comes PACE times the
    * last full flush's duration after it: on a store that takes long per update (FerretDB scans the
@@ -93,11 +94,12 @@ export class RunStatsCoalescer {
    * counters were paced like statuses) counter updates then keep one store connection busy about a
    * tenth of the time, and each carries more runs.
    */
-  private planFor(p: Pending): void {
-    const now = Date.now();
-    const window = this.opts.flushIntervalMs;
-    if (p.finalStatus) this.scheduleAt(now + Math.max(window, Math.min(MAX_PACED_WINDOW_MS, STATUS_PACE * this.lastFlushMs)));
-    else this.scheduleAt(Math.max(this.nextFullAt, now + window));
+  private planStatus(): void {
+    this.scheduleAt(Date.now() + Math.max(this.opts.flushIntervalMs, Math.min(MAX_PACED_WINDOW_MS, STATUS_PACE * this.lastFlushMs)));
+  }
+
+  private planCounters(): void {
+    this.scheduleAt(Math.max(this.nextFullAt, Date.now() + this.opts.flushIntervalMs));
   }
 
   private scheduleAt(at: number): void {
@@ -130,7 +132,9 @@ export class RunStatsCoalescer {
       });
       await this.flushing;
     }
-    for (const p of this.pending.values()) this.planFor(p);
+    if (this.pending.size === 0) return;
+    this.planCounters();
+    for (const p of this.pending.values()) if (p.finalStatus) return this.planStatus();
   }
 
   private async apply(batch: Map<string, Pending>): Promise<void> {
