@@ -3,6 +3,7 @@ import type { ExecutionStatus, JobStatus } from '../domain/job-definition';
 import type { Logger } from '../observability/logger';
 import { toObjectId } from './job-repository';
 import type { Models } from './models';
+import type { Pauses } from './pauses';
 
 /** What one finished attempt changes on its definition. */
 export interface RunOutcome {
@@ -29,11 +30,18 @@ interface Pending {
   nextRunAt?: Date | null;
 }
 
+export interface RunStatsOptions {
+  flushIntervalMs: number;
+  concurrency?: number;
+  /** Updates go out in pauses between run starts (unless the worker is under steady load). */
+  yieldTo?: Pauses;
+}
+
 /**
  * Coalesces per-definition counters over a short window into one single-statement update per
- * definition (never a multi-statement bulkWrite, which FerretDB cannot take), two at a time.
- * A status change is applied only if the definition's version is unchanged, so a late result never
- * overrides an operator's pause or edit.
+ * definition (never a multi-statement bulkWrite, which FerretDB cannot take), two at a time, in
+ * the pauses between the worker's runs. A status change is applied only if the definition's
+ * version is unchanged, so a late result never overrides an operator's pause or edit.
  */
 export class RunStatsCoalescer {
   private pending = new Map<string, Pending>();
@@ -48,7 +56,7 @@ export class RunStatsCoalescer {
 
   constructor(
     private readonly models: Models,
-    private readonly opts: { flushIntervalMs: number; concurrency?: number },
+    private readonly opts: RunStatsOptions,
     private readonly logger: Logger,
   ) {}
 
@@ -109,11 +117,21 @@ export class RunStatsCoalescer {
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
-        void this.flush(Date.now() < this.nextFullAt);
+        void this.flushDue();
       },
       Math.max(0, at - Date.now()),
     );
     this.timer.unref();
+  }
+
+  /**
+   * What the timer writes: everything when the next full flush is due, else the status changes.
+   * Decided once the flush in flight has ended, which is when the pace for the next one is set:
+   * runs recorded during the first flush would otherwise start a second full one right after it.
+   */
+  private async flushDue(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.flush(Date.now() < this.nextFullAt);
   }
 
   /** Writes what is pending: everything, or with `statusOnly` the definitions whose status changes. */
@@ -123,13 +141,14 @@ export class RunStatsCoalescer {
     if (statusOnly) for (const id of batch.keys()) this.pending.delete(id);
     else this.pending = new Map();
     if (batch.size > 0) {
-      const t0 = performance.now();
-      this.flushing = this.apply(batch).finally(() => {
-        this.flushing = undefined;
-        const ms = performance.now() - t0;
-        this.lastFlushMs = ms;
-        if (!statusOnly) this.nextFullAt = Date.now() + Math.max(this.opts.flushIntervalMs, Math.min(MAX_PACED_WINDOW_MS, PACE * ms));
-      });
+      let ms = 0;
+      this.flushing = this.apply(batch)
+        .then((storeMs) => void (ms = storeMs))
+        .finally(() => {
+          this.flushing = undefined;
+          this.lastFlushMs = ms;
+          if (!statusOnly) this.nextFullAt = Date.now() + Math.max(this.opts.flushIntervalMs, Math.min(MAX_PACED_WINDOW_MS, PACE * ms));
+        });
       await this.flushing;
     }
     if (this.pending.size === 0) return;
@@ -137,25 +156,36 @@ export class RunStatsCoalescer {
     for (const p of this.pending.values()) if (p.finalStatus) return this.planStatus();
   }
 
-  private async apply(batch: Map<string, Pending>): Promise<void> {
+  /**
+   * Sends the batch's updates, `concurrency` at a time, each lane waiting for a pause in runs
+   * before each update. Returns the store's time: how long the lanes spent in updates, on average
+   * (the pauses waited for are not the store's doing).
+   */
+  private async apply(batch: Map<string, Pending>): Promise<number> {
     const entries = groupAlike(batch);
-    const concurrency = this.opts.concurrency ?? 2;
+    const lanes = Math.min(this.opts.concurrency ?? 2, entries.length);
     let index = 0;
+    let updateMs = 0;
     const failed: [string, Pending][] = [];
     const lane = async () => {
       while (index < entries.length) {
+        await this.opts.yieldTo?.quiet(MAX_BUSY_MS);
+        if (index >= entries.length) break;
         const entry = entries[index++]!;
+        const t0 = performance.now();
         try {
           await this.applyGroup(entry[0], entry[1]);
         } catch (err) {
           for (const id of entry[0]) failed.push([id, entry[1]]);
           this.logger.warn({ err, jobIds: entry[0].slice(0, 10), count: entry[0].length }, 'run stats update failed; will retry');
         }
+        updateMs += performance.now() - t0;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, lane));
+    await Promise.all(Array.from({ length: lanes }, lane));
     for (const [id, p] of failed) this.merge(id, p);
     if (failed.length > 0) this.scheduleAt(Date.now() + 1000);
+    return lanes > 0 ? updateMs / lanes : 0;
   }
 
   private merge(id: string, p: Pending): void {
@@ -240,6 +270,8 @@ const PACE = 9;
 const STATUS_PACE = 3;
 /** The longest window the pacing sets (COUNTER_FLUSH_INTERVAL_MS may set a longer one). */
 const MAX_PACED_WINDOW_MS = 30_000;
+/** Updates wait for a pause in runs unless the worker has been busy this long without one. */
+const MAX_BUSY_MS = 5000;
 
 /**
  * Groups definitions whose pending changes are the same apart from lastRunAt (which becomes the

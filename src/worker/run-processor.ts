@@ -12,6 +12,7 @@ import { slotFromJobId, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
 import { attemptSignal, raceAbort } from '../handlers/signals';
+import type { RunActivity } from './run-activity';
 
 export interface ProcessorDeps {
   cache: DefinitionCache;
@@ -32,6 +33,8 @@ export interface ProcessorDeps {
   running: Pick<Leases, 'acquire'>;
   /** Hold BullMQ's acknowledgement until the attempt's record is in MongoDB (HISTORY_DURABLE_ACK). */
   durableAck: boolean;
+  /** Told of every start, so that background store writes can wait for a pause. */
+  activity?: Pick<RunActivity, 'started'>;
 }
 
 export const STALLED_ERROR: ExecutionError = {
@@ -77,6 +80,7 @@ export class RunProcessor {
 
   async process(job: RunJob, token?: string): Promise<unknown> {
     const startedAt = new Date();
+    this.deps.activity?.started();
     const { d: defId, v: version, t: trigger } = job.data;
     const log = this.deps.logger.child({ jobId: defId, runId: job.id });
     let cached: CachedDefinition | null;

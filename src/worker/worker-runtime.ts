@@ -15,6 +15,7 @@ import { subscribeInvalidations } from '../queue/invalidations';
 import { Leases } from '../queue/leases';
 import { createRedis } from '../queue/redis';
 import { DefinitionCache } from '../persistence/definition-cache';
+import { RunActivity } from './run-activity';
 import { RunProcessor, type RunJob } from './run-processor';
 
 export interface WorkerRuntime {
@@ -35,6 +36,7 @@ export async function startWorker(
   const logger = deps.logger.child({ component: 'worker', workerId });
   const jobs = new JobRepository(deps.db.models);
   const cache = new DefinitionCache(jobs);
+  const activity = new RunActivity();
   const history = new HistoryWriter(
     deps.db.models,
     {
@@ -45,7 +47,7 @@ export async function startWorker(
     },
     logger,
   );
-  const stats = new RunStatsCoalescer(deps.db.models, { flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS }, logger);
+  const stats = new RunStatsCoalescer(deps.db.models, { flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS, yieldTo: activity }, logger);
   const shutdown = new AbortController();
   const commands = createRedis(deps.redisUrl, 'worker');
   commands.on('error', () => undefined);
@@ -62,6 +64,7 @@ export async function startWorker(
     misfireGraceMs: cfg.MISFIRE_GRACE_MS,
     maxStalledCount: cfg.WORKER_MAX_STALLED_COUNT,
     durableAck: cfg.HISTORY_DURABLE_ACK,
+    activity,
     running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
   });
 

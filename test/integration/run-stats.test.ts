@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import { createLogger } from '../../src/observability/logger';
 import type { Database } from '../../src/persistence/mongo';
 import { RunStatsCoalescer, type RunOutcome } from '../../src/persistence/run-stats';
+import { RunActivity } from '../../src/worker/run-activity';
 import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
@@ -98,5 +99,86 @@ it('after a slow flush, writes a status change before counters alone, which wait
   await waitFor('the repeating job counted', async () => (await db.models.Job.findById(counted).lean())?.runCount === 1, {
     timeoutMs: 12 * fullMs + 2000,
   });
+  await stats.close();
+});
+
+it('sends no update while the worker is starting runs, and writes them in the pause after', async () => {
+  const ids = Array.from({ length: 20 }, () => new Types.ObjectId());
+  await db.models.Job.collection.insertMany(
+    ids.map((_id, i) => ({ _id, name: `y${i}`, status: 'scheduled', version: 1, runCount: 0, failureCount: 0 })),
+  );
+  // A pause is 200 ms here, so that a slow timer on a busy machine is not taken for one.
+  const activity = new RunActivity(200);
+  const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000, yieldTo: activity }, createLogger('silent'));
+  ids.forEach((_id, i) =>
+    stats.record({
+      jobId: _id.toHexString(),
+      version: 1,
+      finishedRun: true,
+      failed: false,
+      status: 'succeeded',
+      at: new Date(),
+      nextRunAt: new Date(Date.now() + i),
+    }),
+  );
+  // A burst: 100 runs, one every 5 ms.
+  activity.started();
+  const burst = new Promise<void>((resolve) => {
+    let n = 0;
+    const timer = setInterval(() => {
+      activity.started();
+      if (++n < 100) return;
+      clearInterval(timer);
+      resolve();
+    }, 5);
+  });
+  const flushed = stats.flush();
+  await burst;
+  expect(stats.updates).toBe(0);
+  await flushed;
+  expect(stats.updates).toBe(20);
+  expect(await db.models.Job.countDocuments({ _id: { $in: ids }, runCount: 1 })).toBe(20);
+});
+
+it('counters recorded during the first full flush wait for the paced one; a status change goes first', async () => {
+  const ids = Array.from({ length: 601 }, () => new Types.ObjectId());
+  await db.models.Job.collection.insertMany(
+    ids.map((_id, i) => ({ _id, name: `f${i}`, status: 'scheduled', version: 1, runCount: 0, failureCount: 0 })),
+  );
+  const hex = ids.map((id) => id.toHexString());
+  const first = hex.slice(0, 300);
+  const during = hex.slice(300, 600);
+  const ended = hex[600]!;
+  const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 100 }, createLogger('silent'));
+  const run = (jobId: string, i: number, extra: Partial<RunOutcome> = {}): RunOutcome => ({
+    jobId,
+    version: 1,
+    finishedRun: true,
+    failed: false,
+    status: 'succeeded',
+    at: new Date(),
+    nextRunAt: new Date(Date.now() + 2000 + i),
+    ...extra,
+  });
+  first.forEach((id, i) => stats.record(run(id, i)));
+  // The timer starts the first full flush (300 updates, each its own: their next runs differ).
+  await waitFor('the first flush to start', () => stats.updates > 0, { intervalMs: 5 });
+  during.forEach((id, i) => stats.record(run(id, i)));
+  stats.record(run(ended, 0, { finalStatus: 'completed', nextRunAt: null }));
+  await waitFor('the one-time job marked completed', async () => (await db.models.Job.findById(ended).lean())?.status === 'completed', {
+    timeoutMs: 30_000,
+  });
+  // The first flush is over and the status came in a status-only flush: the counters recorded
+  // during the first flush wait for the next full one (9 x its duration), not right after it.
+  expect(await db.models.Job.countDocuments({ _id: { $in: ids.slice(0, 300) }, runCount: 1 })).toBe(300);
+  expect(await db.models.Job.countDocuments({ _id: { $in: ids.slice(300, 600) }, runCount: 1 })).toBe(0);
+  await waitFor(
+    'the counters of the second batch',
+    async () => (await db.models.Job.countDocuments({ _id: { $in: ids.slice(300, 600) }, runCount: 1 })) === 300,
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    },
+  );
   await stats.close();
 });
