@@ -33,6 +33,12 @@ const OVERLAP_MS = 60_000;
  * quarter of the store's time instead of all of it; on MongoDB a check takes a millisecond.
  */
 const PACE = 3;
+/**
+ * The age limit counts days, so records past it are deleted on a process's first pass and then
+ * once an hour, not on every pass: on a store without indexes (FerretDB) that delete reads the
+ * whole history, which took seconds of the store's time every minute beside running jobs.
+ */
+const AGE_PASS_EVERY_MS = 3_600_000;
 
 /**
  * Bounds execution history. Every query is served by an index on MongoDB: the age limit by
@@ -43,6 +49,7 @@ const PACE = 3;
 export class Retention {
   private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private since = new Date(0);
+  private lastAgePass = -Infinity;
 
   constructor(
     private readonly deps: { models: Models; leases: Pick<Leases, 'acquire'>; logger: Logger },
@@ -57,9 +64,10 @@ export class Retention {
     try {
       const report = { deletedByAge: 0, deletedByCount: 0, jobsChecked: 0 };
       const { Execution, Job } = this.deps.models;
-      if (this.policy.maxAgeDays > 0) {
+      if (this.policy.maxAgeDays > 0 && now - this.lastAgePass >= AGE_PASS_EVERY_MS) {
         const res = await Execution.deleteMany(RETENTION_QUERIES.finishedBefore(new Date(now - this.policy.maxAgeDays * DAY_MS)));
         report.deletedByAge = res.deletedCount;
+        this.lastAgePass = now;
       }
       if (this.policy.perJob > 0) {
         const since = this.since;

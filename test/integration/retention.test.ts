@@ -83,3 +83,21 @@ it('a pass stopped by its signal ends before the next job and leaves that work t
   expect(report?.deletedByCount).toBeGreaterThanOrEqual(2);
   expect(await db.models.Execution.countDocuments({ jobId: busy })).toBe(10);
 });
+
+it('applies the age limit on the first pass and then once an hour, not on every pass', async () => {
+  const now = Date.now();
+  const retention = new Retention(
+    { models: db.models, leases: new Leases(redis, `${ctx.prefix}:lock3`, 10_000), logger: createLogger('silent') },
+    { maxAgeDays: 30, perJob: 0 },
+  );
+  const first = await jobWithHistory(2, now - 40 * DAY, new Date(now - 40 * DAY));
+  expect((await retention.run(now))?.deletedByAge).toBeGreaterThanOrEqual(2);
+  expect(await db.models.Execution.countDocuments({ jobId: first })).toBe(0);
+
+  // Records past the limit that appear later (a restored backup, a clock change) wait for the hourly pass.
+  const later = await jobWithHistory(3, now - 40 * DAY, new Date(now - 40 * DAY));
+  expect(await retention.run(now + 10 * 60_000)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 0 });
+  expect(await db.models.Execution.countDocuments({ jobId: later })).toBe(3);
+  expect((await retention.run(now + 3_600_000))?.deletedByAge).toBe(3);
+  expect(await db.models.Execution.countDocuments({ jobId: later })).toBe(0);
+});
