@@ -43,7 +43,8 @@ export class HistoryWriter {
   private failures = 0;
   private closed = false;
   private inFlight = 0;
-  private readonly waiters = new WeakMap<Document, (written: boolean) => void>();
+  /** Callbacks of the records whose writer asked to know (HISTORY_DURABLE_ACK): most never do. */
+  private readonly waiters = new Map<Document, (written: boolean) => void>();
   written = 0;
   dropped = 0;
 
@@ -66,28 +67,28 @@ export class HistoryWriter {
   }
 
   /**
-   * Buffers the record. The promise (which never rejects) resolves true once it is in MongoDB, or
-   * false if it was dropped because the buffer was full: a caller that must not acknowledge work
-   * before its record is durable (a SIGKILL loses the buffer) can wait for it, with a bound.
+   * Buffers the record. `onWritten` is called with true once it is in MongoDB, or false if it was
+   * dropped because the buffer was full: a caller that must not acknowledge work before its record
+   * is durable (a SIGKILL loses the buffer) can wait for it, with a bound.
    */
-  addExecution(record: ExecutionRecord): Promise<boolean> {
-    return this.push(this.executions, toExecutionDoc(record) as unknown as Document);
+  addExecution(record: ExecutionRecord, onWritten?: (written: boolean) => void): void {
+    this.push(this.executions, toExecutionDoc(record) as unknown as Document, onWritten);
   }
 
-  addDeadLetter(entry: DeadLetterEntry): Promise<boolean> {
-    return this.push(this.deadLetters, toDeadLetterDoc(entry) as unknown as Document);
+  addDeadLetter(entry: DeadLetterEntry): void {
+    this.push(this.deadLetters, toDeadLetterDoc(entry) as unknown as Document);
   }
 
-  private push(buf: Buffer<Document>, doc: Document): Promise<boolean> {
-    const done = new Promise<boolean>((resolve) => this.waiters.set(doc, resolve));
+  private push(buf: Buffer<Document>, doc: Document, onWritten?: (written: boolean) => void): void {
+    if (onWritten) this.waiters.set(doc, onWritten);
     buf.items.push(doc);
     this.trim(buf);
     if (buf.items.length >= this.opts.batchSize && this.failures === 0) void this.flush();
     else this.schedule();
-    return done;
   }
 
   private settle(docs: Document[], written: boolean): void {
+    if (this.waiters.size === 0) return;
     for (const doc of docs) {
       this.waiters.get(doc)?.(written);
       this.waiters.delete(doc);

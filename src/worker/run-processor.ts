@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { executionId, type ExecutionError, type ExecutionRecord } from '../domain/execution';
 import type { ExecutionStatus, JobDefinition, JobStatus } from '../domain/job-definition';
 import { isRepeating, nextRunAfter, passedOverSlots } from '../domain/schedule';
-import { HandlerError } from '../handlers/handler';
+import { HandlerError, type HandlerContext } from '../handlers/handler';
 import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import type { ExecutionRepository } from '../persistence/execution-repository';
@@ -11,7 +11,7 @@ import type { RunStatsCoalescer } from '../persistence/run-stats';
 import { slotFromJobId, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
-import { attemptSignal, raceAbort } from '../handlers/signals';
+import { Deadlines } from '../handlers/signals';
 import type { RunActivity } from './run-activity';
 
 export interface ProcessorDeps {
@@ -76,33 +76,41 @@ function toExecutionError(err: unknown): ExecutionError {
  * writer (batched, off this path); failures are rethrown so that BullMQ owns retries and backoff.
  */
 export class RunProcessor {
-  constructor(private readonly deps: ProcessorDeps) {}
+  private readonly deadlines: Deadlines;
+
+  constructor(private readonly deps: ProcessorDeps) {
+    this.deadlines = new Deadlines(deps.shutdownSignal);
+  }
+
+  /** The run's logger, made when something is logged (a child logger per run cost the hot path). */
+  private log(job: RunJob): Logger {
+    return this.deps.logger.child({ jobId: job.data.d, runId: job.id });
+  }
 
   async process(job: RunJob, token?: string): Promise<unknown> {
     const startedAt = new Date();
     this.deps.activity?.started();
     const { d: defId, v: version, t: trigger } = job.data;
-    const log = this.deps.logger.child({ jobId: defId, runId: job.id });
     let cached: CachedDefinition | null;
     try {
       cached = await this.deps.cache.get(defId, version);
     } catch (err) {
-      return this.postpone(job, token, err, log);
+      return this.postpone(job, token, err);
     }
     if (!cached) {
-      log.info('definition deleted; run skipped');
+      this.log(job).info('definition deleted; run skipped');
       return { skipped: 'deleted' };
     }
     const { def } = cached;
     if (trigger === 'schedule' && (def.version !== version || def.status !== 'scheduled')) {
-      log.info({ jobVersion: version, version: def.version, status: def.status }, 'superseded run skipped');
+      this.log(job).info({ jobVersion: version, version: def.version, status: def.status }, 'superseded run skipped');
       return { skipped: 'superseded' };
     }
     const attempt = attemptOf(job);
     const stalls = attempt - 1 - job.attemptsMade;
     if (stalls > 0) await this.recordStalledAttempts(job, def, attempt);
     if (stalls > this.deps.maxStalledCount) {
-      log.warn({ stalls }, 'run stalled more often than allowed; dead-lettered');
+      this.log(job).warn({ stalls }, 'run stalled more often than allowed; dead-lettered');
       this.stalledTooOften(job, def, attempt - 1);
       return { deadLettered: 'stalled' };
     }
@@ -115,7 +123,7 @@ export class RunProcessor {
       if (!lease) return this.skip(job, def, attempt, startedAt, SKIP_OVERLAP);
     }
     try {
-      return await this.execute(job, cached, attempt, startedAt, log);
+      return await this.execute(job, cached, attempt, startedAt);
     } finally {
       await lease?.release();
     }
@@ -156,11 +164,11 @@ export class RunProcessor {
    * The definition could not be read (MongoDB unreachable and not cached): put the run back for a
    * few seconds without using up an attempt. `p` counts such starts, which are not attempts.
    */
-  private async postpone(job: RunJob, token: string | undefined, err: unknown, log: Logger): Promise<never> {
+  private async postpone(job: RunJob, token: string | undefined, err: unknown): Promise<never> {
     if (!token) throw err;
     const postponed = (job.data.p ?? 0) + 1;
     const delay = Math.min(POSTPONE_MAX_MS, 500 * 2 ** Math.min(postponed, 10));
-    log.warn({ err, postponed, delay }, 'definition unavailable; run postponed');
+    this.log(job).warn({ err, postponed, delay }, 'definition unavailable; run postponed');
     await job.updateData({ ...job.data, p: postponed });
     await job.moveToDelayed(Date.now() + delay, token);
     throw new DelayedError();
@@ -183,37 +191,49 @@ export class RunProcessor {
     return { skipped: reason.code };
   }
 
-  private async execute(job: RunJob, cached: CachedDefinition, attempt: number, startedAt: Date, log: Logger): Promise<unknown> {
+  private async execute(job: RunJob, cached: CachedDefinition, attempt: number, startedAt: Date): Promise<unknown> {
     const { def } = cached;
     const handler = this.deps.registry.get(def.handler);
-    const { signal, timedOut, dispose } = attemptSignal(def.timeoutMs, this.deps.shutdownSignal);
+    const deadline = this.deadlines.start(def.timeoutMs);
     const base = this.baseRecord(job, def, attempt, startedAt);
     try {
       if (!handler)
         throw new HandlerError(`handler ${def.handler} is not installed on this worker`, 'unknown-handler', { retryable: false });
       const payload = this.payloadOf(cached, handler.payloadSchema);
-      const result = await raceAbort(
-        handler.execute(payload, { signal, jobId: def.id, attempt, logger: log, allowPrivateNetworks: this.deps.allowPrivateNetworks }),
-        signal,
-      );
+      const { allowPrivateNetworks } = this.deps;
+      let logger: Logger | undefined;
+      const log = () => (logger ??= this.log(job));
+      // The signal and the logger are made when the handler first uses them (most fast ones never do).
+      const ctx: HandlerContext = {
+        get signal() {
+          return deadline.signal;
+        },
+        get logger() {
+          return log();
+        },
+        jobId: def.id,
+        attempt,
+        allowPrivateNetworks,
+      };
+      const result = await deadline.race(handler.execute(payload, ctx));
       const done = this.finish(base, 'succeeded', null, result);
       this.deps.stats.record(this.outcome(job, def, 'succeeded', true, false));
       await this.durable(done);
       return undefined;
     } catch (raw) {
-      const err = timedOut() ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
+      const err = deadline.timedOut ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
       const retryable = !(err instanceof HandlerError) || err.retryable;
       const final = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const error = toExecutionError(err);
       const record = this.finish(base, 'failed', error, err instanceof HandlerError ? err.options.result : undefined);
       if (final) this.deadLetter(job, def, record, 'failed');
       this.deps.stats.record(this.outcome(job, def, 'failed', final, final));
-      log.warn({ attempt, final, code: error.code, err: error.message }, 'attempt failed');
+      this.log(job).warn({ attempt, final, code: error.code, err: error.message }, 'attempt failed');
       await this.durable(record);
       if (!retryable) throw new UnrecoverableError(error.message);
       throw err instanceof Error ? err : new Error(error.message);
     } finally {
-      dispose();
+      deadline.dispose();
     }
   }
 
@@ -252,10 +272,12 @@ export class RunProcessor {
       finishedAt,
       durationMs: finishedAt.getTime() - base.startedAt.getTime(),
     };
-    this.writes.set(record, this.deps.history.addExecution(record));
+    if (this.deps.durableAck) this.writes.set(record, new Promise((written) => this.deps.history.addExecution(record, written)));
+    else this.deps.history.addExecution(record);
     return record;
   }
 
+  /** With HISTORY_DURABLE_ACK: each record's write, which the acknowledgement waits for. */
   private readonly writes = new WeakMap<ExecutionRecord, Promise<boolean>>();
 
   /**
@@ -265,7 +287,7 @@ export class RunProcessor {
    */
   private async durable(record: ExecutionRecord): Promise<void> {
     const written = this.writes.get(record);
-    if (!written || !this.deps.durableAck || !this.deps.history.healthy) return;
+    if (!written || !this.deps.history.healthy) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([written, new Promise((r) => (timer = setTimeout(r, DURABLE_WAIT_MS)))]);
     clearTimeout(timer);

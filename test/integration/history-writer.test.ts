@@ -15,6 +15,11 @@ import { waitFor } from '../helpers/wait-for';
 const logger = createLogger('silent');
 const jobId = new Types.ObjectId().toHexString();
 
+/** The writer's callback as a promise: true once the record is in MongoDB, false if it was dropped. */
+function written(history: HistoryWriter, r: ExecutionRecord): Promise<boolean> {
+  return new Promise((resolve) => history.addExecution(r, resolve));
+}
+
 function record(n: number): ExecutionRecord {
   const at = new Date();
   return {
@@ -50,11 +55,11 @@ describe('HistoryWriter and RunStatsCoalescer across a MongoDB outage', () => {
 
   it('tells when a record is durable, buffers a bounded number while down, writes them when back', async () => {
     const history = new HistoryWriter(db.models, { flushIntervalMs: 20, batchSize: 2, maxBuffered: 5 }, logger);
-    await expect(history.addExecution(record(0))).resolves.toBe(true);
+    await expect(written(history, record(0))).resolves.toBe(true);
     expect(await db.models.Execution.countDocuments({ _id: 'run-0.1' })).toBe(1);
 
     await ferret.stop();
-    const outcomes = Array.from({ length: 10 }, (_, i) => history.addExecution(record(i + 1)));
+    const outcomes = Array.from({ length: 10 }, (_, i) => written(history, record(i + 1)));
     // Past the bound the oldest are dropped (and say so); the rest wait.
     await expect(Promise.all(outcomes.slice(0, 5))).resolves.toEqual([false, false, false, false, false]);
     expect(history.dropped).toBe(5);

@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { attemptSignal } from '../../src/handlers/signals';
+import { attemptSignal, Deadlines } from '../../src/handlers/signals';
 
 describe('attemptSignal', () => {
   it('aborts when the timeout passes, and says so', async () => {
@@ -31,5 +31,57 @@ describe('attemptSignal', () => {
     const open = attemptSignal(60_000, shutdown.signal);
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
     open.dispose();
+  });
+});
+
+describe('Deadlines', () => {
+  it('a deadline that passes ends the race with a TimeoutError, also for a handler that ignores its signal', async () => {
+    const deadlines = new Deadlines(new AbortController().signal);
+    const d = deadlines.start(20);
+    const ignoring = new Promise(() => undefined);
+    await expect(d.race(ignoring)).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(d.timedOut).toBe(true);
+    // A signal asked for after the deadline passed is already aborted, with the same reason.
+    expect(d.signal.aborted).toBe(true);
+    expect((d.signal.reason as DOMException).name).toBe('TimeoutError');
+    d.dispose();
+    expect(deadlines.size).toBe(0);
+  });
+
+  it('passes the handler result through and aborts the signal a handler holds when it ends', async () => {
+    const shutdown = new AbortController();
+    const deadlines = new Deadlines(shutdown.signal);
+    const quick = deadlines.start(60_000);
+    await expect(quick.race(Promise.resolve(42))).resolves.toBe(42);
+    quick.dispose();
+
+    const held = deadlines.start(60_000);
+    const signal = held.signal;
+    const reason = new Error('worker shutting down');
+    shutdown.abort(reason);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe(reason);
+    expect(held.timedOut).toBe(false);
+    held.dispose();
+  });
+
+  it('shutdown ends every attempt in flight, not the finished ones, and the ones started after it at once', async () => {
+    const shutdown = new AbortController();
+    const deadlines = new Deadlines(shutdown.signal);
+    const finished = deadlines.start(60_000);
+    finished.dispose();
+    const running = [deadlines.start(60_000), deadlines.start(60_000)];
+    const races = running.map((d) => d.race(new Promise(() => undefined)));
+    expect(deadlines.size).toBe(2);
+    const reason = new Error('worker shutting down');
+    shutdown.abort(reason);
+    for (const r of races) await expect(r).rejects.toBe(reason);
+    expect(finished.signal.aborted).toBe(false);
+    const late = deadlines.start(60_000);
+    await expect(late.race(Promise.resolve(1))).rejects.toBe(reason);
+    for (const d of [...running, late]) d.dispose();
+    expect(deadlines.size).toBe(0);
+    // One listener on the worker's signal, however many attempts ran.
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
   });
 });
