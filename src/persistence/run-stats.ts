@@ -33,14 +33,14 @@ interface Pending {
 export interface RunStatsOptions {
   flushIntervalMs: number;
   concurrency?: number;
-  /** Updates go out in pauses between run starts (unless the worker is under steady load). */
+  /** Counter updates go out in pauses between run starts (status changes do not wait). */
   yieldTo?: Pauses;
 }
 
 /**
  * Coalesces per-definition counters over a short window into one single-statement update per
- * definition (never a multi-statement bulkWrite, which FerretDB cannot take), two at a time, in
- * the pauses between the worker's runs. A status change is applied only if the definition's
+ * definition (never a multi-statement bulkWrite, which FerretDB cannot take), two at a time,
+ * counters in the pauses between the worker's runs. A status change is applied only if the definition's
  * version is unchanged, so a late result never overrides an operator's pause or edit.
  */
 export class RunStatsCoalescer {
@@ -157,21 +157,24 @@ export class RunStatsCoalescer {
   }
 
   /**
-   * Sends the batch's updates, `concurrency` at a time, each lane waiting for a pause in runs
-   * before each update. Returns the store's time: how long the lanes spent in updates, on average
-   * (the pauses waited for are not the store's doing).
+   * Sends the batch's updates, `concurrency` at a time: status changes first, then counters alone,
+   * each of which waits for a pause in runs (YIELD_BUDGET_MS in all per flush). Returns the store's
+   * time: how long the lanes spent in updates, on average (the pauses are not the store's doing).
    */
   private async apply(batch: Map<string, Pending>): Promise<number> {
-    const entries = groupAlike(batch);
+    const entries = groupAlike(batch).sort((a, b) => Number(!a[1].finalStatus) - Number(!b[1].finalStatus));
     const lanes = Math.min(this.opts.concurrency ?? 2, entries.length);
     let index = 0;
     let updateMs = 0;
+    let yieldLeft = YIELD_BUDGET_MS;
     const failed: [string, Pending][] = [];
     const lane = async () => {
       while (index < entries.length) {
-        await this.opts.yieldTo?.quiet(MAX_BUSY_MS);
-        if (index >= entries.length) break;
         const entry = entries[index++]!;
+        if (this.opts.yieldTo && !entry[1].finalStatus && yieldLeft > 0) {
+          const waited = await this.opts.yieldTo.quiet(yieldLeft);
+          yieldLeft -= waited;
+        }
         const t0 = performance.now();
         try {
           await this.applyGroup(entry[0], entry[1]);
@@ -270,8 +273,11 @@ const PACE = 9;
 const STATUS_PACE = 3;
 /** The longest window the pacing sets (COUNTER_FLUSH_INTERVAL_MS may set a longer one). */
 const MAX_PACED_WINDOW_MS = 30_000;
-/** Updates wait for a pause in runs unless the worker has been busy this long without one. */
-const MAX_BUSY_MS = 5000;
+/**
+ * How long the counter updates of one flush wait for pauses in runs, in all: long enough for the
+ * bursts of runs a flush meets, short enough that a worker that never pauses still writes them.
+ */
+const YIELD_BUDGET_MS = 2000;
 
 /**
  * Groups definitions whose pending changes are the same apart from lastRunAt (which becomes the

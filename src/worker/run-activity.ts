@@ -5,17 +5,13 @@ import type { Pauses } from '../persistence/pauses';
 const QUIET_MS = 20;
 
 /**
- * When this worker starts runs. Counter updates wait for a pause in starts, so that a store sharing
- * the machine with the worker (FerretDB, an embedded or single-host setup) does not take CPU from
- * a burst of runs: a thousand schedulers due together, say, whose thousand counter updates would
- * otherwise go out while the next burst runs. A worker that has been starting runs without a pause
- * for long is under steady load, where waiting would only leave the store idle: updates then go
- * out at once.
+ * When this worker last started a run. Counter updates wait for a pause in starts, so that a store
+ * sharing the machine with the worker (FerretDB, an embedded or single-host setup) does not take
+ * CPU from a burst of runs: a thousand schedulers due together, say, whose thousand counter updates
+ * would otherwise go out while the next burst runs.
  */
 export class RunActivity implements Pauses {
   private last = -Infinity;
-  /** When the current stretch of starts (no gap of QUIET_MS) began. */
-  private stretch = -Infinity;
 
   constructor(
     private readonly quietMs = QUIET_MS,
@@ -23,19 +19,17 @@ export class RunActivity implements Pauses {
   ) {}
 
   started(): void {
-    const now = this.now();
-    if (now - this.last >= this.quietMs) this.stretch = now;
-    this.last = now;
+    this.last = this.now();
   }
 
-  async quiet(maxBusyMs: number): Promise<number> {
+  async quiet(maxMs: number): Promise<number> {
     const t0 = this.now();
     for (;;) {
       const now = this.now();
+      const waited = now - t0;
       const since = now - this.last;
-      const busy = now - this.stretch;
-      if (since >= this.quietMs || busy >= maxBusyMs) return now - t0;
-      await sleep(Math.max(1, Math.min(this.quietMs - since, maxBusyMs - busy)));
+      if (since >= this.quietMs || waited >= maxMs) return waited;
+      await sleep(Math.max(1, Math.min(this.quietMs - since, maxMs - waited)));
     }
   }
 }

@@ -182,3 +182,34 @@ it('counters recorded during the first full flush wait for the paced one; a stat
   );
   await stats.close();
 });
+
+it('writes status changes during a burst of runs without waiting, and counters alone within the wait budget', async () => {
+  const ids = Array.from({ length: 4 }, () => new Types.ObjectId());
+  await db.models.Job.collection.insertMany(
+    ids.map((_id, i) => ({ _id, name: `b${i}`, status: 'scheduled', version: 1, runCount: 0, failureCount: 0 })),
+  );
+  const [ended, counted] = ids.map((id) => id.toHexString()) as [string, string];
+  const activity = new RunActivity(200);
+  const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000, yieldTo: activity }, createLogger('silent'));
+  const base = { version: 1, finishedRun: true, failed: false, status: 'succeeded' as const, at: new Date() };
+  stats.record({ ...base, jobId: counted, nextRunAt: new Date(Date.now() + 2000) });
+  stats.record({ ...base, jobId: ended, finalStatus: 'completed', nextRunAt: null });
+  // Runs start every 5 ms and never pause, for longer than the budget.
+  activity.started();
+  const burst = setInterval(() => activity.started(), 5);
+  try {
+    const t0 = Date.now();
+    const flushed = stats.flush();
+    await waitFor('the one-time job marked completed', async () => (await db.models.Job.findById(ended).lean())?.status === 'completed', {
+      timeoutMs: 1500,
+      intervalMs: 20,
+    });
+    expect((await db.models.Job.findById(counted).lean())?.runCount).toBe(0);
+    await flushed;
+    expect((await db.models.Job.findById(counted).lean())?.runCount).toBe(1);
+    // The counters waited out the budget (2 s), not the burst.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+  } finally {
+    clearInterval(burst);
+  }
+});
