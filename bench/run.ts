@@ -10,7 +10,7 @@ import path from 'node:path';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup';
 import { figure, type BenchContext, type Figure } from './lib/context';
 import { renderMarkdown, renderTable, type Row } from './lib/report';
-import { startServers } from './lib/servers';
+import { settleStore, startServers } from './lib/servers';
 import { round } from './lib/stats';
 import { startTock } from './lib/tock';
 import { createFigures, measureCreateRep, measureList } from './measure/api';
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     : { insert: none, defInsert: none, defUpdateMs: none, guardedUpdateMs: none, insertOneP99: none };
 
   log('(a) raw BullMQ: drain and sustained');
+  if (want('baseline')) await settleStore(servers, log, 'the raw BullMQ phase');
   const baseline = want('baseline')
     ? await measureBaseline(ctx, { drainReps: PLAN.reps, drainJobs: PLAN.drainJobs, sustainedReps: PLAN.slowReps, stepMs: PLAN.stepMs })
     : { drain: none, sustained: none };
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
     late.push(await measureLatenessRep(ctx, c, PLAN.lateness));
     await c.stop();
   }
+  if (want('timing')) await settleStore(servers, log, 'the raw BullMQ schedulers');
   const rawSchedulers = want('timing') ? [await measureBaselineSchedulers(ctx, PLAN.rawSchedulers)] : [];
   for (let rep = 0; rep < (want('timing') ? PLAN.slowReps : 0); rep++) {
     const c = await startTock(ctx, `sched${rep + 1}`, { worker: true });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   startRedisServer,
 } from '../../src/embedded/local-servers';
 import { onCleanup, onForcedExit, trackChild } from './cleanup';
+import { sleep } from './stats';
 
 export interface BenchServers {
   redisUrl: string;
@@ -17,6 +18,8 @@ export interface BenchServers {
   mongoBase: string;
   handler: 'postgresql' | 'sqlite';
   redisArgs: string;
+  /** The FerretDB process, whose CPU (with PostgreSQL's) tells whether the store is still busy. */
+  ferretPid: number;
 }
 
 export function mongoUrl(servers: BenchServers, db: string): string {
@@ -57,5 +60,46 @@ export async function startServers(log: (line: string) => void): Promise<BenchSe
     mongoBase: `mongodb://127.0.0.1:${ferret.port}`,
     handler,
     redisArgs: '--hz 100 --maxmemory-policy noeviction --hash-max-listpack-value 512 --save "" --appendonly no',
+    ferretPid: ferret.process.pid!,
   };
+}
+
+const TICKS_PER_S = 100;
+
+/** CPU ticks (user + system) used so far by FerretDB and every PostgreSQL process. */
+function storeTicks(ferretPid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (Number(entry) !== ferretPid && !comm.startsWith('postgres')) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Waits until the store has been idle (FerretDB and PostgreSQL under a tenth of a core) for two
+ * half-second windows, at most 30 s: a phase then does not inherit the store work the one before
+ * it left running (a worker stopped during thousands of slow status updates leaves FerretDB
+ * finishing the update in flight). Logs how long it waited when that was over a second.
+ */
+export async function settleStore(servers: BenchServers, log: (line: string) => void, before: string): Promise<void> {
+  const t0 = Date.now();
+  let quiet = 0;
+  let last = storeTicks(servers.ferretPid);
+  while (quiet < 2 && Date.now() - t0 < 30_000) {
+    await sleep(500);
+    const now = storeTicks(servers.ferretPid);
+    quiet = now - last <= 0.1 * 0.5 * TICKS_PER_S ? quiet + 1 : 0;
+    last = now;
+  }
+  const waited = Date.now() - t0;
+  if (waited > 1500) log(`  (the store was busy for ${(waited / 1000).toFixed(1)} s before ${before}${quiet < 2 ? ', and still is' : ''})`);
 }

@@ -6,7 +6,7 @@ import { onCleanup } from './cleanup';
 import type { BenchContext } from './context';
 import { request, resetConnections } from './http';
 import { BenchWorker, startApi, type ApiProcess } from './processes';
-import { mongoUrl } from './servers';
+import { mongoUrl, settleStore } from './servers';
 
 /** A Tock deployment for one phase: its own database and queue prefix, the real API process, one worker. */
 export interface TockCluster {
@@ -24,6 +24,7 @@ export interface TockCluster {
 }
 
 export async function startTock(ctx: BenchContext, name: string, opts: { worker: boolean }): Promise<TockCluster> {
+  await settleStore(ctx.servers, ctx.log, name);
   const prefix = `b-${name}`;
   const url = mongoUrl(ctx.servers, `bench_${name}`);
   const env = { REDIS_URL: ctx.servers.redisUrl, MONGODB_URL: url, QUEUE_PREFIX: prefix };
