@@ -1,6 +1,6 @@
 /**
- * The signal of one attempt, or of a deadline within it: aborted when `timeoutMs` passes or when
- * `parent` aborts (the worker shutting down, the attempt ending); dispose() when done. Built by hand
+ * The signal of a deadline within an attempt (the http handler's own timeout): aborted when
+ * `timeoutMs` passes or when `parent` (the attempt's signal) aborts; dispose() when done. Built by hand
  * rather than with AbortSignal.timeout + AbortSignal.any: on Node 20, `any` keeps every derived
  * signal in a set on a long-lived parent (the heap in use grew by ~56 bytes per execution, 20 MB over
  * the benchmark's 5-minute run), a timeout signal that only `any` refers to can be collected before
@@ -27,22 +27,12 @@ export function attemptSignal(timeoutMs: number, parent: AbortSignal): { signal:
   };
 }
 
-/** Handlers should honour their signal; this makes sure an attempt ends even when one does not. */
-export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
 /**
  * The deadline of one attempt run by a worker: it passes after `timeoutMs`, or is cut short when
  * the worker gives up waiting at shutdown (Deadlines). Cheaper than an attemptSignal per attempt,
  * which cost a tenth of a fast run's CPU (an AbortController, and a listener added to and removed
- * from the worker's signal): the AbortSignal is made only when a handler asks for it, and
- * `race` ends the attempt without one.
+ * from the worker's signal): the AbortSignal is made only when a handler asks for it, and `race`
+ * ends an attempt whose handler ignores its signal without one.
  */
 export class Deadline {
   private controller: AbortController | undefined;

@@ -39,9 +39,9 @@ export interface RunStatsOptions {
 
 /**
  * Coalesces per-definition counters over a short window into one single-statement update per
- * definition (never a multi-statement bulkWrite, which FerretDB cannot take), two at a time,
- * counters in the pauses between the worker's runs. A status change is applied only if the definition's
- * version is unchanged, so a late result never overrides an operator's pause or edit.
+ * definition (never a multi-statement bulkWrite, which FerretDB cannot take), two at a time, the
+ * counters in the pauses between the worker's runs. A status change is applied only if the
+ * definition's version is unchanged, so a late result never overrides an operator's pause or edit.
  */
 export class RunStatsCoalescer {
   private pending = new Map<string, Pending>();
