@@ -6,8 +6,8 @@ import { firstRunAt, isRepeating, scheduleTimeErrors, type Schedule } from '../d
 import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import type { Page } from '../persistence/cursor';
-import type { ExecutionRepository } from '../persistence/execution-repository';
-import type { InsertManyResult, JobListFilter, JobRepository, NewJob } from '../persistence/job-repository';
+import type { ExecutionListFilter, ExecutionRepository } from '../persistence/execution-repository';
+import { toObjectId, type InsertManyResult, type JobListFilter, type JobRepository, type NewJob } from '../persistence/job-repository';
 import type { JobQueue } from '../queue/job-queue';
 import type { DefinitionCache } from '../persistence/definition-cache';
 
@@ -195,9 +195,25 @@ export class JobService {
   }
 
   async getWithExecutions(id: string, recent = 10): Promise<{ job: JobDefinition; recentExecutions: ExecutionRecord[] }> {
-    const job = await this.get(id);
-    const page = await this.deps.executions.listForJob({ jobId: id, limit: recent });
+    const [job, page] = await this.withDefinition(id, () => this.deps.executions.listForJob({ jobId: id, limit: recent }));
     return { job, recentExecutions: page.items };
+  }
+
+  /** A page of the job's history; NotFoundError when the job does not exist. */
+  async listExecutions(filter: ExecutionListFilter): Promise<Page<ExecutionRecord>> {
+    const [, page] = await this.withDefinition(filter.jobId, () => this.deps.executions.listForJob(filter));
+    return page;
+  }
+
+  /**
+   * The definition and `read` of its history, sent together: the answer waits for the slower of
+   * the two instead of both in turn. A malformed id is answered 404 without reading anything.
+   */
+  private async withDefinition<T>(id: string, read: () => Promise<T>): Promise<[JobDefinition, T]> {
+    if (!toObjectId(id)) throw new NotFoundError(`Job ${id} does not exist`);
+    const reading = read();
+    reading.catch(() => undefined);
+    return [await this.get(id), await reading];
   }
 
   list(filter: JobListFilter): Promise<Page<JobDefinition>> {

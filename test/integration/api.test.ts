@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import { startApi, type ApiHarness } from '../helpers/api-harness';
 
 const future = (ms: number) => new Date(Date.now() + ms).toISOString();
@@ -77,6 +78,43 @@ describe('REST API against real Redis and FerretDB', () => {
     expect((await api.request('GET', '/api/v1/jobs/not-an-id')).status).toBe(404);
     expect((await api.request('GET', '/api/v1/executions/nope')).status).toBe(404);
     expect((await api.request('POST', '/api/v1/dead-letter/nope/retry')).status).toBe(404);
+  });
+
+  it("lists a job's history newest first, page by page and by status; 404 for an unknown or malformed id", async () => {
+    const created = await api.request('POST', '/api/v1/jobs', noopCron);
+    const id = created.body.id as string;
+    const t = Date.now() - 60_000;
+    await api.db.models.Execution.collection.insertMany(
+      (['succeeded', 'failed', 'succeeded'] as const).map((status, i) => ({
+        _id: `${id}-m-${i}.1` as never,
+        jobId: new Types.ObjectId(id),
+        runId: `${id}-m-${i}`,
+        attempt: 1,
+        status,
+        trigger: 'manual',
+        scheduledFor: new Date(t + i * 1000),
+        startedAt: new Date(t + i * 1000),
+        finishedAt: new Date(t + i * 1000 + 5),
+        durationMs: 5,
+        driftMs: 0,
+        workerId: 'w',
+        error: null,
+        result: null,
+      })),
+    );
+    const first = await api.request('GET', `/api/v1/jobs/${id}/executions?limit=2`);
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((r: { runId: string }) => r.runId)).toEqual([`${id}-m-2`, `${id}-m-1`]);
+    const rest = await api.request('GET', `/api/v1/jobs/${id}/executions?limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    expect(rest.body).toMatchObject({ items: [{ runId: `${id}-m-0` }], nextCursor: null });
+    const failed = await api.request('GET', `/api/v1/jobs/${id}/executions?status=failed`);
+    expect(failed.body.items.map((r: { runId: string }) => r.runId)).toEqual([`${id}-m-1`]);
+    expect((await api.request('GET', `/api/v1/jobs/${id}/executions?cursor=garbage`)).status).toBe(400);
+
+    expect((await api.request('GET', '/api/v1/jobs/000000000000000000000000/executions')).status).toBe(404);
+    // Unknown job and a bad cursor: the job's absence is what is answered.
+    expect((await api.request('GET', '/api/v1/jobs/000000000000000000000000/executions?cursor=garbage')).status).toBe(404);
+    expect((await api.request('GET', '/api/v1/jobs/not-an-id/executions')).status).toBe(404);
   });
 
   it('keeps operators out of queries', async () => {

@@ -6,7 +6,6 @@ import { createJobSchema, EXECUTION_STATUSES, JOB_STATUSES, patchJobSchema } fro
 import { SCHEDULE_KINDS } from '../../domain/schedule';
 import type { HandlerRegistry } from '../../handlers/registry';
 import type { Logger } from '../../observability/logger';
-import type { ExecutionRepository } from '../../persistence/execution-repository';
 import type { IdempotencyRepository } from '../../persistence/idempotency-repository';
 import type { JobService } from '../../services/job-service';
 import { idempotency } from '../middleware/idempotency';
@@ -47,7 +46,6 @@ export function ifMatch(ctx: Context): number | undefined {
 
 export interface JobRoutesDeps {
   jobs: JobService;
-  executions: ExecutionRepository;
   registry: HandlerRegistry;
   idempotency: IdempotencyRepository;
   logger: Logger;
@@ -102,9 +100,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   });
 
   router.get('/jobs/:id/executions', async (ctx) => {
-    const q = query(ctx, ExecutionListQuery);
-    await deps.jobs.get(ctx.params.id!);
-    const page = await deps.executions.listForJob({ jobId: ctx.params.id!, ...q });
+    const page = await deps.jobs.listExecutions({ jobId: ctx.params.id!, ...query(ctx, ExecutionListQuery) });
     ctx.body = { items: page.items.map(executionResource), nextCursor: page.nextCursor };
   });
 
