@@ -190,11 +190,14 @@ export class JobRepository {
     return doc ? toJobDefinition(doc) : null;
   }
 
-  /** Definitions by id in one query (`$in`); ids that do not exist are simply absent. */
+  /**
+   * Definitions by id in one query (`$in`, or an equality for one id: FerretDB scans the collection
+   * for any `$in`, but finds one `_id` directly); ids that do not exist are simply absent.
+   */
   async findByIds(ids: string[]): Promise<JobDefinition[]> {
     const oids = ids.map(toObjectId).filter((o): o is Types.ObjectId => o !== null);
     if (oids.length === 0) return [];
-    const docs = await this.models.Job.find({ _id: { $in: oids } }).lean<JobDoc[]>();
+    const docs = await this.models.Job.find({ _id: oids.length === 1 ? oids[0] : { $in: oids } }).lean<JobDoc[]>();
     return docs.map(toJobDefinition);
   }
 

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/observability/logger';
 import { DefinitionCache } from '../../src/persistence/definition-cache';
 import { JobRepository } from '../../src/persistence/job-repository';
-import type { Database } from '../../src/persistence/mongo';
+import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { subscribeInvalidations } from '../../src/queue/invalidations';
 import { JobQueue } from '../../src/queue/job-queue';
 import { createRedis } from '../../src/queue/redis';
@@ -82,6 +82,25 @@ it('reads an id the prefetch did not return on its own, and a newer version than
   const entry = await cache.get(id!, 2);
   expect(entry?.def).toMatchObject({ version: 2, name: 'edited' });
   expect(calls).toEqual({ findById: 2, findByIds: 1 });
+});
+
+it('prefetches one announced definition by its _id, not with $in (which FerretDB answers by scanning)', async () => {
+  const monitored = await connectDatabase(`${ctx.mongoUrl}?monitorCommands=true`);
+  try {
+    const filters: unknown[] = [];
+    monitored.conn.getClient().on('commandStarted', (ev) => {
+      if (ev.commandName === 'find') filters.push(ev.command.filter);
+    });
+    const [one] = await insertDefinitions(1);
+    const two = await insertDefinitions(2);
+    const cache = new DefinitionCache(new JobRepository(monitored.models));
+    await cache.prefetch([one!]);
+    await cache.prefetch(two);
+    expect((await cache.get(one!, 1))?.def.id).toBe(one);
+    expect(filters).toEqual([{ _id: new Types.ObjectId(one) }, { _id: { $in: two.map((id) => new Types.ObjectId(id)) } }]);
+  } finally {
+    await monitored.close();
+  }
 });
 
 describe('announcements', () => {
