@@ -16,7 +16,7 @@ export interface OnceFigures {
 
 /**
  * Drain of one-time jobs: `n` one-time definitions due now, stored through Tock's model and
- * registered through Tock's JobQueue.register (what POST /jobs does after its insert) while the
+ * registered through Tock's JobQueue (as a create registers a job due now: after its insert) while the
  * worker is paused. Each run needs its own definition read (a cold cache: every definition is new)
  * and ends its definition (status completed), which is one updateOne per definition on this store.
  */

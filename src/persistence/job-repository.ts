@@ -125,17 +125,6 @@ export const ACTIVE_JOBS = { filter: { status: 'scheduled' as const }, sort: { _
 export class JobRepository {
   constructor(private readonly models: Models) {}
 
-  /** One insertOne of the document built here (as insertMany does: no mongoose hydration). */
-  async create(job: NewJob, now = new Date()): Promise<JobDefinition> {
-    const doc = newJobDoc(job, now);
-    try {
-      await this.models.Job.collection.insertOne(doc);
-    } catch (err) {
-      throw storeRejection(err) ?? err;
-    }
-    return toJobDefinition(doc as unknown as JobDoc);
-  }
-
   /** New definitions (version 1) with their ids chosen here, before anything is written. */
   build(jobs: NewJob[], now = new Date()): JobDefinition[] {
     return jobs.map((job) => toJobDefinition(newJobDoc(job, now) as unknown as JobDoc));

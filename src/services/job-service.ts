@@ -91,16 +91,14 @@ export class JobService {
     };
   }
 
+  /**
+   * One definition, through the same steps as a batch of one: so a one-time job due a minute or more
+   * later is registered while MongoDB inserts it, and one due soon is announced to the workers.
+   */
   async create(input: CreateJobInput): Promise<JobDefinition> {
-    const now = this.now();
-    const def = await this.deps.jobs.create(this.newJob(input, now), new Date(now));
-    try {
-      await this.deps.queue.register(def, now);
-    } catch (err) {
-      await this.deps.jobs.delete(def.id).catch((e: unknown) => this.deps.logger.error({ err: e, jobId: def.id }, 'could not undo create'));
-      throw err;
-    }
-    return def;
+    const [outcome] = await this.createMany([{ index: 0, input }]);
+    if (outcome!.error) throw outcome!.error;
+    return outcome!.job;
   }
 
   /**

@@ -164,6 +164,31 @@ describe('POST /jobs/batch', () => {
     }
   });
 
+  it('POST /jobs goes the same way: a one-time job due a minute or more later is registered while MongoDB inserts it', async () => {
+    const watch = watchOrder({ holdInsertUntilAddBulk: true });
+    try {
+      const res = await api.request('POST', '/api/v1/jobs', once('single-far'));
+      expect(res.status).toBe(201);
+      expect(watch.order).toEqual(['addBulk start', 'insert start', 'addBulk end', 'insert end']);
+      expect(await api.queue.queue.getJobState(`${res.body.id}-v1`)).toBe('delayed');
+      expect(await api.db.models.Job.countDocuments({ _id: res.body.id })).toBe(1);
+    } finally {
+      watch.restore();
+    }
+  });
+
+  it('POST /jobs inserts first when its one-time job is due within a minute', async () => {
+    const watch = watchOrder();
+    try {
+      const res = await api.request('POST', '/api/v1/jobs', { ...once('single-near'), schedule: { kind: 'delay', delayMs: 59_000 } });
+      expect(res.status).toBe(201);
+      expect(watch.order).toEqual(['insert start', 'insert end', 'addBulk start', 'addBulk end']);
+      expect(await api.queue.queue.getJobState(`${res.body.id}-v1`)).toBe('delayed');
+    } finally {
+      watch.restore();
+    }
+  });
+
   it('removes the job registered ahead of an item the store refused', async () => {
     const before = await delayedIds();
     const refused = { ...once('refused'), handler: 'http', payload: { url: 'http://example.test/', body: [[1, 2]] } };

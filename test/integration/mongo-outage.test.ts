@@ -149,7 +149,15 @@ describe('when MongoDB is unreachable', () => {
     expect(await db.models.Job.countDocuments()).toBe(2);
   });
 
-  it('removes the jobs a batch registered ahead of its insert when the insert fails', async () => {
+  const far = (name: string) => ({
+    name,
+    handler: 'noop',
+    schedule: { kind: 'once', runAt: new Date(Date.now() + 600_000).toISOString() },
+  });
+  it.each([
+    ['a batch', '/api/v1/jobs/batch', () => ({ jobs: [far('lost-1'), far('lost-2'), far('lost-3')] }), 3],
+    ['a single create', '/api/v1/jobs', () => far('lost-single'), 1],
+  ])('removes the jobs %s registered ahead of its insert when the insert fails', async (_what, url, body, count) => {
     const delayedIds = async () => new Set((await queue.queue.getDelayed()).map((j) => j.id!));
     const before = await delayedIds();
     // The insert is held until MongoDB is down, then sent for real.
@@ -165,14 +173,9 @@ describe('when MongoDB is unreachable', () => {
       return insert(...args);
     });
     try {
-      const far = (name: string) => ({
-        name,
-        handler: 'noop',
-        schedule: { kind: 'once', runAt: new Date(Date.now() + 600_000).toISOString() },
-      });
-      const pending = call('POST', '/api/v1/jobs/batch', { jobs: [far('lost-1'), far('lost-2'), far('lost-3')] });
+      const pending = call('POST', url, body());
       await insertCalled;
-      await waitFor('the jobs registered ahead of the insert', async () => (await delayedIds()).size === before.size + 3);
+      await waitFor('the jobs registered ahead of the insert', async () => (await delayedIds()).size === before.size + count);
       await ferret.stop();
       release();
       const res = await pending;
