@@ -12,6 +12,8 @@ const farFuture = () => new Date(Date.now() + 7 * 86_400_000);
 export interface CreateFigures {
   redisBytesPerPending: Figure;
   createP99: Figure;
+  /** The store alone: insertOne of a definition at 300/s into the same collection right after each hold. */
+  holdStoreP99: Figure;
   createErrors: Figure;
   createMaxRate: Figure;
   bulk: Figure;
@@ -28,6 +30,7 @@ export async function measureCreateRep(
   bytes: number;
   streamBytes: number;
   p99: number | null;
+  holdStoreP99: number | null;
   errors: number;
   maxRate: number | null;
   bulk: number | null;
@@ -64,6 +67,16 @@ export async function measureCreateRep(
     `  POST /jobs at 300/s for ${o.holdMs / 1000} s: p50 ${hold.p50?.toFixed(1)} ms, p99 ${hold.p99?.toFixed(1)} ms, ` +
       `${hold.errors} errors${hold.firstError ? ` (the first: ${hold.firstError.slice(0, 200)})` : ''}${hold.skipped ? `, ${hold.skipped} not sent` : ''}`,
   );
+  // The store's share of the same requests at the same moment: insertOne of a definition document
+  // at 300/s into the collection the hold just wrote (the store phase measures it on an empty one,
+  // minutes earlier, on a machine whose speed swings within a run).
+  const jobs = c.db.models.Job.collection;
+  const holdStore = await paced(300, Math.min(10_000, o.holdMs / 2), async (i) => {
+    const t0 = performance.now();
+    await jobs.insertOne(definitionDoc(20_000 + i));
+    return { ok: true, ms: performance.now() - t0 };
+  });
+  ctx.log(`  the store alone right after it: insertOne at 300/s p99 ${holdStore.p99?.toFixed(1)} ms`);
 
   let maxRate: number | null = null;
   for (let rate = 500; rate < 20_000; rate = Math.round(rate * 1.25)) {
@@ -107,7 +120,17 @@ export async function measureCreateRep(
         `the store alone beside them ${Math.round(bulkStore)} docs/s (${(bulk / bulkStore).toFixed(2)} x)`,
     );
   }
-  return { bytes, streamBytes: stream, p99: hold.p99, errors: hold.errors, maxRate, bulk, bulkStore, bulkNote };
+  return {
+    bytes,
+    streamBytes: stream,
+    p99: hold.p99,
+    holdStoreP99: holdStore.p99,
+    errors: hold.errors,
+    maxRate,
+    bulk,
+    bulkStore,
+    bulkNote,
+  };
 }
 
 export function createFigures(reps: Awaited<ReturnType<typeof measureCreateRep>>[]): CreateFigures {
@@ -117,6 +140,7 @@ export function createFigures(reps: Awaited<ReturnType<typeof measureCreateRep>>
       { eventStreamBytesPerDefinition: reps.map((r) => r.streamBytes), note: 'the event stream is capped at 10,000 entries' },
     ),
     createP99: figure(reps.map((r) => r.p99)),
+    holdStoreP99: figure(reps.map((r) => r.holdStoreP99)),
     createErrors: figure(reps.map((r) => r.errors)),
     createMaxRate: figure(reps.map((r) => r.maxRate)),
     bulk: figure(
