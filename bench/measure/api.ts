@@ -71,7 +71,7 @@ export async function measureCreateRep(
   // at 300/s into the collection the hold just wrote (the store phase measures it on an empty one,
   // minutes earlier, on a machine whose speed swings within a run).
   const jobs = c.db.models.Job.collection;
-  const holdStore = await paced(300, Math.min(10_000, o.holdMs / 2), async (i) => {
+  const holdStore = await paced(300, Math.min(5000, o.holdMs / 4), async (i) => {
     const t0 = performance.now();
     await jobs.insertOne(definitionDoc(20_000 + i));
     return { ok: true, ms: performance.now() - t0 };
