@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { percentile, sleep } from './stats';
 
 /**
@@ -31,13 +31,13 @@ export interface Reply {
 }
 
 /** One HTTP request on a keep-alive connection; status 0 means a network error. */
-export async function request(baseUrl: string, method: string, path: string, body?: unknown): Promise<Reply> {
+export async function request(baseUrl: string, method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Reply> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const t0 = performance.now();
   try {
     const res = await poolFor(baseUrl).request({
       path,
-      method: method as 'GET',
+      method,
       headers: payload === undefined ? undefined : { 'content-type': 'application/json' },
       body: payload,
     });

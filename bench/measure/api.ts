@@ -5,7 +5,7 @@ import { figure, type BenchContext, type Figure } from '../lib/context';
 import { paced, request, sample } from '../lib/http';
 import { percentile, sleep } from '../lib/stats';
 import { createMany, noopJob, redisUsedMemory, type TockCluster } from '../lib/tock';
-import { definitionDoc, noopRecord } from './store';
+import { definitionDoc, insertOneP99At300, noopRecord } from './store';
 
 const farFuture = () => new Date(Date.now() + 7 * 86_400_000);
 
@@ -70,13 +70,8 @@ export async function measureCreateRep(
   // The store's share of the same requests at the same moment: insertOne of a definition document
   // at 300/s into the collection the hold just wrote (the store phase measures it on an empty one,
   // minutes earlier, on a machine whose speed swings within a run).
-  const jobs = c.db.models.Job.collection;
-  const holdStore = await paced(300, Math.min(5000, o.holdMs / 4), async (i) => {
-    const t0 = performance.now();
-    await jobs.insertOne(definitionDoc(20_000 + i));
-    return { ok: true, ms: performance.now() - t0 };
-  });
-  ctx.log(`  the store alone right after it: insertOne at 300/s p99 ${holdStore.p99?.toFixed(1)} ms`);
+  const holdStoreP99 = await insertOneP99At300(c.db.models.Job.collection, Math.min(5000, o.holdMs / 4), 20_000);
+  ctx.log(`  the store alone right after it: insertOne at 300/s p99 ${holdStoreP99?.toFixed(1)} ms`);
 
   let maxRate: number | null = null;
   for (let rate = 500; rate < 20_000; rate = Math.round(rate * 1.25)) {
@@ -124,7 +119,7 @@ export async function measureCreateRep(
     bytes,
     streamBytes: stream,
     p99: hold.p99,
-    holdStoreP99: holdStore.p99,
+    holdStoreP99,
     errors: hold.errors,
     maxRate,
     bulk,

@@ -96,9 +96,9 @@ export class JobService {
    * later is registered while MongoDB inserts it, and one due soon is announced to the workers.
    */
   async create(input: CreateJobInput): Promise<JobDefinition> {
-    const [outcome] = await this.createMany([{ index: 0, input }]);
-    if (outcome!.error) throw outcome!.error;
-    return outcome!.job;
+    const outcome = (await this.createMany([{ index: 0, input }]))[0]!;
+    if (outcome.error) throw outcome.error;
+    return outcome.job;
   }
 
   /**
@@ -158,7 +158,7 @@ export class JobService {
     else for (const [id, err] of await queue.registerMany(late, now)) failed.set(id, err);
     const undo = inserted.filter((i) => failed.has(i.def.id)).map((i) => i.def.id);
     if (undo.length > 0) {
-      await jobs.deleteMany(undo).catch((err: unknown) => logger.error({ err, count: undo.length }, 'could not undo bulk create'));
+      await jobs.deleteMany(undo).catch((err: unknown) => logger.error({ err, count: undo.length }, 'could not undo create'));
     }
     for (const { index, def } of inserted) {
       const error = failed.get(def.id);
