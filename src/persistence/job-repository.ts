@@ -93,6 +93,17 @@ export function storeRejection(err: unknown): ValidationError | null {
   return new ValidationError('The definition cannot be stored', [{ path: '(root)', message: `was refused by the store: ${reason}` }]);
 }
 
+/** The per-document refusals of an unordered insertMany, by index (null: not a refusal). */
+function writeRejections(err: unknown): (readonly [number, ValidationError | null])[] {
+  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+  const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
+    index: number;
+    code?: number;
+    errmsg?: string;
+  }[];
+  return list.map((w) => [w.index, storeRejection({ code: w.code, errmsg: w.errmsg })] as const);
+}
+
 export interface InsertManyResult {
   /** The stored definitions, each with the index of its input. */
   inserted: { index: number; def: JobDefinition }[];
@@ -139,16 +150,12 @@ export class JobRepository {
     const docs = defs.map(toJobDoc);
     const failed = new Map<number, ValidationError>();
     try {
-      await this.models.Job.collection.insertMany(docs, { ordered: false });
+      // One document goes as insertOne: the driver's bulk machinery costs more than the command.
+      if (docs.length === 1) await this.models.Job.collection.insertOne(docs[0]!);
+      else await this.models.Job.collection.insertMany(docs, { ordered: false });
     } catch (err) {
-      const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-      const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
-        index: number;
-        code?: number;
-        errmsg?: string;
-      }[];
-      const rejections = list.map((w) => [w.index, storeRejection({ code: w.code, errmsg: w.errmsg })] as const);
-      if (list.length === 0 || rejections.some(([, r]) => r === null)) {
+      const rejections = docs.length === 1 ? [[0, storeRejection(err)] as const] : writeRejections(err);
+      if (rejections.length === 0 || rejections.some(([, r]) => r === null)) {
         // Best effort and in the background: the server is most likely unreachable right now.
         this.deleteMany(defs.map((d) => d.id)).catch(() => undefined);
         throw err;

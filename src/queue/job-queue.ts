@@ -139,7 +139,12 @@ export class JobQueue {
       if (once.length === 0) return;
       const jobs = once.map((d) => ({ name: 'run', ...this.onceJob(d, now) }));
       const timeoutMs = REDIS_TIMEOUT_MS + once.length * 5;
-      await this.guard('register many', () => this.queue.addBulk(jobs), timeoutMs).catch((err: UnavailableError) => {
+      // One job is one script call; addBulk would wrap it in a MULTI pipeline for nothing.
+      const add = async () => {
+        if (jobs.length === 1) await this.queue.add('run', jobs[0]!.data, jobs[0]!.opts);
+        else await this.queue.addBulk(jobs);
+      };
+      await this.guard('register many', add, timeoutMs).catch((err: UnavailableError) => {
         for (const d of once) failed.set(d.id, err);
       });
     };

@@ -181,6 +181,7 @@ export class JobService {
    */
   private async announce(defs: JobDefinition[], now: number): Promise<void> {
     const soon = defs.filter((d) => isRepeating(d.schedule) || (d.dueAt?.getTime() ?? now) - now <= PREFETCH_HORIZON_MS);
+    if (soon.length === 0) return;
     await this.deps.queue
       .announce(soon.map((d) => d.id))
       .catch((err: unknown) => this.deps.logger.debug({ err }, 'new definitions not announced'));

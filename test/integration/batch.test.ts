@@ -107,30 +107,33 @@ describe('POST /jobs/batch', () => {
     }
   });
 
-  /** Records when the definitions' insertMany and the BullMQ addBulk start and end. */
-  function watchOrder(opts: { holdInsertUntilAddBulk?: boolean } = {}) {
+  /**
+   * Records when the definitions' insert and the BullMQ registration start and end: `insertMany`
+   * and `addBulk` for a batch, `insertOne` and `add` for a single definition.
+   */
+  function watchOrder(opts: { holdInsertUntilRegistered?: boolean } = {}) {
     const order: string[] = [];
-    let addBulkDone!: () => void;
-    const added = new Promise<void>((resolve) => (addBulkDone = resolve));
+    let registered!: () => void;
+    const added = new Promise<void>((resolve) => (registered = resolve));
     const collection = api.db.models.Job.collection;
-    const insert = collection.insertMany.bind(collection);
-    const addBulk = api.queue.queue.addBulk.bind(api.queue.queue);
-    const spies = [
-      jest.spyOn(collection, 'insertMany').mockImplementation(async (...args: Parameters<typeof insert>) => {
-        order.push('insert start');
+    const queue = api.queue.queue;
+    const watched = <T extends object, K extends keyof T>(target: T, method: K, label: string, after?: () => void) => {
+      const real = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+      return jest.spyOn(target, method as never).mockImplementation((async (...args: unknown[]) => {
+        order.push(`${label} start`);
         // Held (at most 5 s) until the jobs are in Redis: a registration that waited for the insert would show as a wrong order.
-        if (opts.holdInsertUntilAddBulk) await Promise.race([added, new Promise((r) => setTimeout(r, 5000))]);
-        const res = await insert(...args);
-        order.push('insert end');
+        if (label === 'insert' && opts.holdInsertUntilRegistered) await Promise.race([added, new Promise((r) => setTimeout(r, 5000))]);
+        const res = await real(...args);
+        order.push(`${label} end`);
+        after?.();
         return res;
-      }),
-      jest.spyOn(api.queue.queue, 'addBulk').mockImplementation(async (...args: Parameters<typeof addBulk>) => {
-        order.push('addBulk start');
-        const res = await addBulk(...args);
-        order.push('addBulk end');
-        addBulkDone();
-        return res;
-      }),
+      }) as never);
+    };
+    const spies = [
+      watched(collection, 'insertMany', 'insert'),
+      watched(collection, 'insertOne', 'insert'),
+      watched(queue, 'addBulk', 'register', registered),
+      watched(queue, 'add', 'register', registered),
     ];
     return { order, restore: () => spies.forEach((s) => s.mockRestore()) };
   }
@@ -138,12 +141,12 @@ describe('POST /jobs/batch', () => {
   const delayedIds = async () => new Set((await api.queue.queue.getDelayed()).map((j) => j.id!));
 
   it('registers one-time jobs all due a minute or more later while MongoDB inserts them', async () => {
-    const watch = watchOrder({ holdInsertUntilAddBulk: true });
+    const watch = watchOrder({ holdInsertUntilRegistered: true });
     try {
       const jobs = [once('far-1'), once('far-2'), { ...once('far-3'), schedule: { kind: 'delay', delayMs: 60_000 } }, cron('far-cron')];
       const res = await api.request('POST', '/api/v1/jobs/batch', { jobs });
       expect(res.status).toBe(201);
-      expect(watch.order).toEqual(['addBulk start', 'insert start', 'addBulk end', 'insert end']);
+      expect(watch.order).toEqual(['register start', 'insert start', 'register end', 'insert end']);
       for (const r of res.body.results.slice(0, 3)) expect(await api.queue.queue.getJobState(`${r.job.id}-v1`)).toBe('delayed');
       expect(await api.queue.queue.getJobScheduler(res.body.results[3].job.id)).toBeDefined();
     } finally {
@@ -157,7 +160,7 @@ describe('POST /jobs/batch', () => {
       const jobs = [once('mixed-far'), { ...once('mixed-near'), schedule: { kind: 'delay', delayMs: 59_000 } }];
       const res = await api.request('POST', '/api/v1/jobs/batch', { jobs });
       expect(res.status).toBe(201);
-      expect(watch.order).toEqual(['insert start', 'insert end', 'addBulk start', 'addBulk end']);
+      expect(watch.order).toEqual(['insert start', 'insert end', 'register start', 'register end']);
       for (const r of res.body.results) expect(await api.queue.queue.getJobState(`${r.job.id}-v1`)).toBe('delayed');
     } finally {
       watch.restore();
@@ -165,11 +168,11 @@ describe('POST /jobs/batch', () => {
   });
 
   it('POST /jobs goes the same way: a one-time job due a minute or more later is registered while MongoDB inserts it', async () => {
-    const watch = watchOrder({ holdInsertUntilAddBulk: true });
+    const watch = watchOrder({ holdInsertUntilRegistered: true });
     try {
       const res = await api.request('POST', '/api/v1/jobs', once('single-far'));
       expect(res.status).toBe(201);
-      expect(watch.order).toEqual(['addBulk start', 'insert start', 'addBulk end', 'insert end']);
+      expect(watch.order).toEqual(['register start', 'insert start', 'register end', 'insert end']);
       expect(await api.queue.queue.getJobState(`${res.body.id}-v1`)).toBe('delayed');
       expect(await api.db.models.Job.countDocuments({ _id: res.body.id })).toBe(1);
     } finally {
@@ -182,7 +185,7 @@ describe('POST /jobs/batch', () => {
     try {
       const res = await api.request('POST', '/api/v1/jobs', { ...once('single-near'), schedule: { kind: 'delay', delayMs: 59_000 } });
       expect(res.status).toBe(201);
-      expect(watch.order).toEqual(['insert start', 'insert end', 'addBulk start', 'addBulk end']);
+      expect(watch.order).toEqual(['insert start', 'insert end', 'register start', 'register end']);
       expect(await api.queue.queue.getJobState(`${res.body.id}-v1`)).toBe('delayed');
     } finally {
       watch.restore();
@@ -279,6 +282,10 @@ describe('bodies MongoDB cannot store', () => {
     const nested = await api.request('POST', '/api/v1/jobs/batch', { jobs: [http([[1, 2]]), cron('fine')] });
     expect(nested.status).toBe(207);
     expect(nested.body.results.map((r: { status: number }) => r.status)).toEqual([400, 201]);
+    // A single create is one insertOne: the same refusal, the same answer.
+    const single = await api.request('POST', '/api/v1/jobs', http([[1, 2]]));
+    expect(single.status).toBe(400);
+    expect(single.body.errors[0].message).toMatch(/refused by the store/);
     expect(await api.db.models.Job.countDocuments({ name: 'store' })).toBe(0);
   });
 });

@@ -160,18 +160,19 @@ describe('when MongoDB is unreachable', () => {
   ])('removes the jobs %s registered ahead of its insert when the insert fails', async (_what, url, body, count) => {
     const delayedIds = async () => new Set((await queue.queue.getDelayed()).map((j) => j.id!));
     const before = await delayedIds();
-    // The insert is held until MongoDB is down, then sent for real.
+    // The insert (insertMany for a batch, insertOne for a single create) is held until MongoDB is down, then sent for real.
     const collection = db.models.Job.collection;
-    const insert = collection.insertMany.bind(collection);
+    const method = count === 1 ? 'insertOne' : 'insertMany';
+    const insert = (collection[method] as (...args: unknown[]) => Promise<unknown>).bind(collection);
     let entered!: () => void;
     let release!: () => void;
     const insertCalled = new Promise<void>((resolve) => (entered = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
-    const spy = jest.spyOn(collection, 'insertMany').mockImplementation(async (...args: Parameters<typeof insert>) => {
+    const spy = jest.spyOn(collection, method as never).mockImplementation((async (...args: unknown[]) => {
       entered();
       await released;
       return insert(...args);
-    });
+    }) as never);
     try {
       const pending = call('POST', url, body());
       await insertCalled;
