@@ -8,7 +8,7 @@ import { createRedis, evictionPolicyError, maxmemoryPolicy, withTimeout } from '
 import { startWorker } from '../worker/worker-runtime';
 import { ExecutionRepository } from '../persistence/execution-repository';
 import { JobRepository } from '../persistence/job-repository';
-import { Leases } from '../queue/leases';
+import { Leases, Marks } from '../queue/leases';
 import { subscribeInvalidations } from '../queue/invalidations';
 import { DefinitionCache } from '../persistence/definition-cache';
 import { Reconciler } from '../services/reconciler';
@@ -64,7 +64,7 @@ function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; re
     logger,
   });
   const retention = new Retention(
-    { models: deps.db.models, leases, logger },
+    { models: deps.db.models, leases, marks: new Marks(deps.redis, `${cfg.QUEUE_PREFIX}:mark`), logger },
     { maxAgeDays: cfg.EXECUTION_RETENTION_DAYS, perJob: cfg.EXECUTION_RETENTION_PER_JOB },
   );
   const reconcile = runPeriodically('reconcile', cfg.RECONCILE_INTERVAL_MS, () => reconciler.run(), logger);

@@ -40,3 +40,26 @@ export class Leases {
     };
   }
 }
+
+/**
+ * Times in Redis that every process sees: when a task that one process at a time runs (under a
+ * lease) last ran, so that a process that starts does not repeat what another did just before.
+ */
+export class Marks {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** When `name` was last set; a mark that does not exist yet is set to `now` first. */
+  async since(name: string, now: number): Promise<number> {
+    const key = `${this.prefix}:${name}`;
+    await this.redis.set(key, String(now), 'NX');
+    const at = Number(await this.redis.get(key));
+    return Number.isFinite(at) ? at : now;
+  }
+
+  async set(name: string, at: number): Promise<void> {
+    await this.redis.set(`${this.prefix}:${name}`, String(at));
+  }
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger';
 import type { Models, Types } from '../persistence/models';
-import type { Leases } from '../queue/leases';
+import type { Leases, Marks } from '../queue/leases';
 
 export interface RetentionPolicy {
   /** Records that finished longer ago than this are deleted; 0 keeps them forever. */
@@ -34,11 +34,16 @@ const OVERLAP_MS = 60_000;
  */
 const PACE = 3;
 /**
- * The age limit counts days, so records past it are deleted on a process's first pass and then
- * once an hour, not on every pass: on a store without indexes (FerretDB) that delete reads the
- * whole history, which took seconds of the store's time every minute beside running jobs.
+ * The age limit counts days, so records past it are deleted once an hour, not on every pass: on a
+ * store without indexes (FerretDB) that delete reads the whole history, which took seconds of the
+ * store's time every minute beside running jobs. The hour is kept in Redis for all processes (a
+ * process that starts does not delete again what another deleted minutes before; a deployment's
+ * first age pass comes an hour after its first pass): with the hour kept per process, every API
+ * process ran the delete a minute after it started, and on FerretDB with 500,000 records it read
+ * the history for minutes while the store was busiest.
  */
 const AGE_PASS_EVERY_MS = 3_600_000;
+const AGE_MARK = 'retention:age';
 
 /**
  * Bounds execution history. Every query is served by an index on MongoDB: the age limit by
@@ -49,10 +54,9 @@ const AGE_PASS_EVERY_MS = 3_600_000;
 export class Retention {
   private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private since = new Date(0);
-  private lastAgePass = -Infinity;
 
   constructor(
-    private readonly deps: { models: Models; leases: Pick<Leases, 'acquire'>; logger: Logger },
+    private readonly deps: { models: Models; leases: Pick<Leases, 'acquire'>; marks: Pick<Marks, 'since' | 'set'>; logger: Logger },
     private readonly policy: RetentionPolicy,
   ) {}
 
@@ -64,10 +68,10 @@ export class Retention {
     try {
       const report = { deletedByAge: 0, deletedByCount: 0, jobsChecked: 0 };
       const { Execution, Job } = this.deps.models;
-      if (this.policy.maxAgeDays > 0 && now - this.lastAgePass >= AGE_PASS_EVERY_MS) {
+      if (this.policy.maxAgeDays > 0 && now - (await this.deps.marks.since(AGE_MARK, now)) >= AGE_PASS_EVERY_MS) {
         const res = await Execution.deleteMany(RETENTION_QUERIES.finishedBefore(new Date(now - this.policy.maxAgeDays * DAY_MS)));
         report.deletedByAge = res.deletedCount;
-        this.lastAgePass = now;
+        await this.deps.marks.set(AGE_MARK, now);
       }
       if (this.policy.perJob > 0) {
         const since = this.since;
