@@ -55,7 +55,7 @@ export class Marks {
   async since(name: string, now: number): Promise<number> {
     const key = `${this.prefix}:${name}`;
     await this.redis.set(key, String(now), 'NX');
-    const at = Number(await this.redis.get(key));
+    const at = Number((await this.redis.get(key)) ?? now);
     return Number.isFinite(at) ? at : now;
   }
 

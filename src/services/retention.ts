@@ -36,11 +36,9 @@ const PACE = 3;
 /**
  * The age limit counts days, so records past it are deleted once an hour, not on every pass: on a
  * store without indexes (FerretDB) that delete reads the whole history, which took seconds of the
- * store's time every minute beside running jobs. The hour is kept in Redis for all processes (a
- * process that starts does not delete again what another deleted minutes before; a deployment's
- * first age pass comes an hour after its first pass): with the hour kept per process, every API
- * process ran the delete a minute after it started, and on FerretDB with 500,000 records it read
- * the history for minutes while the store was busiest.
+ * store's time every minute beside running jobs. The hour is kept in Redis for all processes, so
+ * a process that starts does not repeat the delete another ran minutes before; a deployment's
+ * first age pass comes an hour after its first pass.
  */
 const AGE_PASS_EVERY_MS = 3_600_000;
 const AGE_MARK = 'retention:age';

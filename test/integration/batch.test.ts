@@ -117,23 +117,31 @@ describe('POST /jobs/batch', () => {
     const added = new Promise<void>((resolve) => (registered = resolve));
     const collection = api.db.models.Job.collection;
     const queue = api.queue.queue;
-    const watched = <T extends object, K extends keyof T>(target: T, method: K, label: string, after?: () => void) => {
+    const watched = <T extends object>(
+      target: T,
+      method: keyof T,
+      label: string,
+      hooks: { before?: () => Promise<unknown>; after?: () => void },
+    ) => {
       const real = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
       return jest.spyOn(target, method as never).mockImplementation((async (...args: unknown[]) => {
         order.push(`${label} start`);
-        // Held (at most 5 s) until the jobs are in Redis: a registration that waited for the insert would show as a wrong order.
-        if (label === 'insert' && opts.holdInsertUntilRegistered) await Promise.race([added, new Promise((r) => setTimeout(r, 5000))]);
+        await hooks.before?.();
         const res = await real(...args);
         order.push(`${label} end`);
-        after?.();
+        hooks.after?.();
         return res;
       }) as never);
     };
+    // Held (at most 5 s) until the jobs are in Redis: a registration that waited for the insert would show as a wrong order.
+    const insertHooks = {
+      before: opts.holdInsertUntilRegistered ? () => Promise.race([added, new Promise((r) => setTimeout(r, 5000))]) : undefined,
+    };
     const spies = [
-      watched(collection, 'insertMany', 'insert'),
-      watched(collection, 'insertOne', 'insert'),
-      watched(queue, 'addBulk', 'register', registered),
-      watched(queue, 'add', 'register', registered),
+      watched(collection, 'insertMany', 'insert', insertHooks),
+      watched(collection, 'insertOne', 'insert', insertHooks),
+      watched(queue, 'addBulk', 'register', { after: registered }),
+      watched(queue, 'add', 'register', { after: registered }),
     ];
     return { order, restore: () => spies.forEach((s) => s.mockRestore()) };
   }
