@@ -18,6 +18,11 @@ beforeAll(async () => {
   redis = new Redis(ctx.redisUrl, { maxRetriesPerRequest: 1 });
 });
 
+// Each test sees only its own jobs: a process's first pass visits every job that ever ran.
+beforeEach(async () => {
+  await Promise.all([db.models.Job.deleteMany({}), db.models.Execution.deleteMany({})]);
+});
+
 afterAll(async () => {
   redis?.disconnect();
   await cleanup(ctx, db);
@@ -45,6 +50,29 @@ async function jobWithHistory(runs: number, now: number, lastRunAt: Date | null)
   return _id;
 }
 
+/** `n` more runs of `jobId` starting at `at`, a second apart: their records and the counters a worker would set. */
+async function addRuns(jobId: Types.ObjectId, n: number, at: number): Promise<void> {
+  const id = jobId.toHexString();
+  await db.models.Execution.collection.insertMany(
+    Array.from({ length: n }, (_, i) => {
+      const startedAt = new Date(at + i * 1000);
+      const runId = `${id}-later-${at}-${i}`;
+      return {
+        _id: `${runId}.1` as never,
+        jobId,
+        runId,
+        attempt: 1,
+        status: 'succeeded',
+        trigger: 'schedule',
+        startedAt,
+        finishedAt: startedAt,
+        workerId: 'w',
+      };
+    }),
+  );
+  await db.models.Job.collection.updateOne({ _id: jobId }, { $inc: { runCount: n }, $set: { lastRunAt: new Date(at + n * 1000) } });
+}
+
 /** A process's Retention; processes of one deployment share `name` (its lease and its marks in Redis). */
 function retentionOf(name: string, policy: RetentionPolicy): Retention {
   return new Retention(
@@ -62,14 +90,14 @@ it('keeps the newest records per job and drops those past the age limit', async 
   const now = Date.now();
   const retention = retentionOf('keeps', { maxAgeDays: 30, perJob: 10 });
   // The deployment's first pass an hour earlier (nothing stored yet) started the age limit's hour.
-  expect(await retention.run(now - HOUR)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 0 });
+  expect(await retention.run(now - HOUR)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 0, jobsSkipped: 0 });
   const busy = await jobWithHistory(25, now, new Date(now - 5 * 60_000));
   const quiet = await jobWithHistory(3, now, new Date(now - 5 * 60_000));
   const ancient = await jobWithHistory(2, now - 40 * DAY, new Date(now - 40 * DAY));
 
   // `ancient` last ran before the previous pass: the per-job limit does not visit it, the age limit deletes its records.
   const report = await retention.run(now);
-  expect(report).toEqual({ deletedByAge: 2, deletedByCount: 15, jobsChecked: 2 });
+  expect(report).toEqual({ deletedByAge: 2, deletedByCount: 15, jobsChecked: 2, jobsSkipped: 0 });
   const left = await db.models.Execution.find({ jobId: busy }).sort({ startedAt: -1 }).lean();
   expect(left.map((r) => r.runId)).toEqual(Array.from({ length: 10 }, (_, i) => `${busy.toHexString()}-run-${24 - i}`));
   expect(await db.models.Execution.countDocuments({ jobId: quiet })).toBe(3);
@@ -77,8 +105,36 @@ it('keeps the newest records per job and drops those past the age limit', async 
 
   // The next pass visits only jobs that ran since (shortly before) the previous one.
   const later = now + 10 * 60_000;
-  await db.models.Job.collection.updateOne({ _id: quiet }, { $set: { lastRunAt: new Date(later) } });
-  expect(await retention.run(later + 1000)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 1 });
+  await addRuns(quiet, 1, later);
+  expect(await retention.run(later + 1000)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 1, jobsSkipped: 0 });
+});
+
+it("reads a job's history again only once it has run a tenth of the limit more times", async () => {
+  const now = Date.now();
+  const retention = retentionOf('recheck', { maxAgeDays: 0, perJob: 20 });
+  const count = () => db.models.Execution.countDocuments({ jobId: job });
+  const job = await jobWithHistory(25, now, new Date(now - 60_000));
+  expect(await retention.run(now)).toMatchObject({ deletedByCount: 5, jobsChecked: 1, jobsSkipped: 0 });
+
+  // One more run, under a tenth of 20: the history is not read, so its record stays beyond the limit.
+  await addRuns(job, 1, now + 1000);
+  expect(await retention.run(now + 60_000)).toMatchObject({ deletedByCount: 0, jobsChecked: 0, jobsSkipped: 1 });
+  expect(await count()).toBe(21);
+
+  // A second run makes two since the check: trimmed back to 20, the oldest first.
+  await addRuns(job, 1, now + 61_000);
+  expect(await retention.run(now + 120_000)).toMatchObject({ deletedByCount: 2, jobsChecked: 1, jobsSkipped: 0 });
+  expect(await count()).toBe(20);
+  const oldest = await db.models.Execution.findOne({ jobId: job }).sort({ startedAt: 1 }).lean();
+  expect(oldest?.runId).toBe(`${job.toHexString()}-run-7`);
+
+  // A process that has not checked the job yet (a restart, another replica) reads it on its first visit.
+  await addRuns(job, 1, now + 121_000);
+  expect(await retentionOf('recheck-other', { maxAgeDays: 0, perJob: 20 }).run(now + 180_000)).toMatchObject({
+    deletedByCount: 1,
+    jobsChecked: 1,
+  });
+  expect(await count()).toBe(20);
 });
 
 it('a pass stopped by its signal ends before the next job and leaves that work to the next pass', async () => {
@@ -99,7 +155,7 @@ it('applies the age limit once an hour for all processes, the first an hour afte
   const now = Date.now();
   const first = retentionOf('hourly', { maxAgeDays: 30, perJob: 0 });
   const old = await jobWithHistory(2, now - 40 * DAY, new Date(now - 40 * DAY));
-  expect(await first.run(now)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 0 });
+  expect(await first.run(now)).toEqual({ deletedByAge: 0, deletedByCount: 0, jobsChecked: 0, jobsSkipped: 0 });
   // A process that starts later (a restart, another replica) keeps the same hour: no delete yet.
   const second = retentionOf('hourly', { maxAgeDays: 30, perJob: 0 });
   expect((await second.run(now + 10 * 60_000))?.deletedByAge).toBe(0);
