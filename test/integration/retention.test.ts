@@ -28,47 +28,34 @@ afterAll(async () => {
   await cleanup(ctx, db);
 });
 
+/** The execution record of run `runId`'s first attempt. */
+function recordOf(jobId: Types.ObjectId, runId: string, startedAt: Date) {
+  return {
+    _id: `${runId}.1` as never,
+    jobId,
+    runId,
+    attempt: 1,
+    status: 'succeeded',
+    trigger: 'schedule',
+    startedAt,
+    finishedAt: startedAt,
+    workerId: 'w',
+  };
+}
+
 async function jobWithHistory(runs: number, now: number, lastRunAt: Date | null): Promise<Types.ObjectId> {
   const _id = new Types.ObjectId();
   await db.models.Job.collection.insertOne({ _id, name: 'j', status: 'scheduled', lastRunAt });
   await db.models.Execution.collection.insertMany(
-    Array.from({ length: runs }, (_, i) => {
-      const startedAt = new Date(now - (runs - i) * 60_000);
-      return {
-        _id: `${_id.toHexString()}-run-${i}.1` as never,
-        jobId: _id,
-        runId: `${_id.toHexString()}-run-${i}`,
-        attempt: 1,
-        status: 'succeeded',
-        trigger: 'schedule',
-        startedAt,
-        finishedAt: startedAt,
-        workerId: 'w',
-      };
-    }),
+    Array.from({ length: runs }, (_, i) => recordOf(_id, `${_id.toHexString()}-run-${i}`, new Date(now - (runs - i) * 60_000))),
   );
   return _id;
 }
 
 /** `n` more runs of `jobId` starting at `at`, a second apart: their records and the counters a worker would set. */
 async function addRuns(jobId: Types.ObjectId, n: number, at: number): Promise<void> {
-  const id = jobId.toHexString();
   await db.models.Execution.collection.insertMany(
-    Array.from({ length: n }, (_, i) => {
-      const startedAt = new Date(at + i * 1000);
-      const runId = `${id}-later-${at}-${i}`;
-      return {
-        _id: `${runId}.1` as never,
-        jobId,
-        runId,
-        attempt: 1,
-        status: 'succeeded',
-        trigger: 'schedule',
-        startedAt,
-        finishedAt: startedAt,
-        workerId: 'w',
-      };
-    }),
+    Array.from({ length: n }, (_, i) => recordOf(jobId, `${jobId.toHexString()}-later-${at}-${i}`, new Date(at + i * 1000))),
   );
   await db.models.Job.collection.updateOne({ _id: jobId }, { $inc: { runCount: n }, $set: { lastRunAt: new Date(at + n * 1000) } });
 }
