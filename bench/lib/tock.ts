@@ -20,6 +20,8 @@ export interface TockCluster {
   queue: Queue;
   /** Replaces the worker with a fresh process (same settings). */
   restartWorker(): Promise<BenchWorker>;
+  /** Replaces the API with a fresh process, with `extra` settings on top of the phase's. */
+  restartApi(extra?: Record<string, string>): Promise<ApiProcess>;
   stop(): Promise<void>;
 }
 
@@ -28,7 +30,7 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
   const prefix = `b-${name}`;
   const url = mongoUrl(ctx.servers, `bench_${name}`);
   const env = { REDIS_URL: ctx.servers.redisUrl, MONGODB_URL: url, QUEUE_PREFIX: prefix };
-  const api = await startApi(env);
+  let api = await startApi(env);
   const db = await connectDatabase(url);
   const unregisterDb = onCleanup(`db ${name}`, () => db.close());
   const redis = createRedis(ctx.servers.redisUrl, 'worker');
@@ -37,7 +39,9 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
   return {
     name,
     prefix,
-    api,
+    get api() {
+      return api;
+    },
     get worker() {
       return worker;
     },
@@ -48,6 +52,12 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
       await worker?.stop();
       worker = await BenchWorker.start('tock', env);
       return worker;
+    },
+    async restartApi(extra = {}) {
+      resetConnections();
+      await api.stop();
+      api = await startApi({ ...env, ...extra });
+      return api;
     },
     async stop() {
       const t0 = Date.now();

@@ -9,7 +9,8 @@ export interface StepResult {
 
 /**
  * The highest rate held: climbs by `factor` from `start` until a step fails, the previous one is
- * the answer. Each repetition after the first starts just below the previous answer with finer steps.
+ * the answer. Each repetition after the first starts just below the previous answer with finer
+ * steps; `fine` makes the first one do so too (a search near a known answer).
  */
 export async function searchRate(
   ctx: BenchContext,
@@ -17,16 +18,17 @@ export async function searchRate(
   reps: number,
   first: number,
   step: (rate: number) => Promise<StepResult>,
+  fine = false,
 ): Promise<{ values: (number | null)[]; steps: StepResult[][] }> {
   const values: (number | null)[] = [];
   const allSteps: StepResult[][] = [];
   let start = first;
-  let factor = 1.5;
+  let factor = fine ? 1.15 : 1.5;
   for (let rep = 0; rep < reps; rep++) {
     const steps: StepResult[] = [];
     let rate = start;
     let best: number | null = null;
-    for (let i = 0; i < (rep === 0 ? 12 : 4); i++) {
+    for (let i = 0; i < (rep === 0 && !fine ? 12 : 4); i++) {
       const r = await step(Math.round(rate));
       steps.push(r);
       ctx.log(`  ${label} rep ${rep + 1}: ${r.rate}/s ${r.held ? 'held' : 'NOT held'} (${r.why})`);

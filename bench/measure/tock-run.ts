@@ -14,6 +14,8 @@ export interface TockRunFigures {
   commandsPer1k: Figure;
   readsPerExecution: Figure;
   sustained: Figure;
+  /** The same search with the API's history retention off: a reference for what retention costs. */
+  sustainedNoRetention: Figure;
   rssGrowthPct: Figure;
 }
 
@@ -113,6 +115,14 @@ export async function measureTockRun(
   const sustained = await searchRate(ctx, 'tock sustained', o.sustainedReps, first, step);
   const sus = figure(sustained.values, { steps: sustained.steps, via: 'POST /api/v1/jobs/{id}/trigger' });
 
+  // Once more, near that answer, with the API's history retention off: on FerretDB each per-job trim
+  // reads the job's whole history (thousands of records a second are deleted here), work that Ls does
+  // not charge for. Then the default API again for the RSS phase.
+  await c.restartApi({ EXECUTION_RETENTION_PER_JOB: '0', EXECUTION_RETENTION_DAYS: '0' });
+  await paced(first, 3000, trigger, 2000);
+  const off = await searchRate(ctx, 'tock sustained, retention off', 1, sus.median ?? first, step, true);
+  await c.restartApi();
+
   // Worker RSS under steady load at half the sustained rate, on a fresh worker process (the drains
   // and the rate search above leave a heap sized for their peaks); the first fifth of the window is
   // its warm-up. The heap in use is sampled too: its troughs (after each major GC) show whether live
@@ -147,6 +157,7 @@ export async function measureTockRun(
     commandsPer1k: figure(per1k, { byName }),
     readsPerExecution: figure(reads, { coldReadsForFirstRuns: cold.reads }),
     sustained: sus,
+    sustainedNoRetention: figure(off.values, { steps: off.steps, env: 'EXECUTION_RETENTION_PER_JOB=0 EXECUTION_RETENTION_DAYS=0' }),
     rssGrowthPct: figure([growth], {
       rate,
       seconds: o.rssMs / 1000,
