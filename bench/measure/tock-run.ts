@@ -116,8 +116,8 @@ export async function measureTockRun(
   const sus = figure(sustained.values, { steps: sustained.steps, via: 'POST /api/v1/jobs/{id}/trigger' });
 
   // Once more, near that answer, with the API's history retention off: on FerretDB each per-job trim
-  // reads the job's whole history (thousands of records a second are deleted here), work that Ls does
-  // not charge for. Then the default API again for the RSS phase.
+  // reads the job's whole history, work that Ls does not charge for. Then the default API again for
+  // the RSS phase.
   await c.restartApi({ EXECUTION_RETENTION_PER_JOB: '0', EXECUTION_RETENTION_DAYS: '0' });
   await paced(first, 3000, trigger, 2000);
   const off = await searchRate(ctx, 'tock sustained, retention off', 1, sus.median ?? first, step, true);
