@@ -18,7 +18,7 @@ import { measureBaseline, measureBaselineSchedulers } from './measure/baseline';
 import { measureOnce } from './measure/once';
 import { measureStore } from './measure/store';
 import { measureLatenessRep, measureSchedulersRep, timingFigures } from './measure/timing';
-import { measureTockRun } from './measure/tock-run';
+import { measureTockRun, type TockRunFigures } from './measure/tock-run';
 
 const ROOT = path.resolve(__dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   if (want('baseline')) await settleStore(servers, log, 'the raw BullMQ phase');
   const baseline = want('baseline')
     ? await measureBaseline(ctx, { drainReps: PLAN.reps, drainJobs: PLAN.drainJobs, sustainedReps: PLAN.slowReps, stepMs: PLAN.stepMs })
-    : { drain: none, sustained: none };
+    : { drain: none, sustained: none, cpuAtSustained: [] };
 
   log('(c) Tock: drain, store commands, sustained, worker RSS');
   let tock = {
@@ -119,7 +119,8 @@ async function main(): Promise<void> {
     commandsPer1k: none,
     readsPerExecution: none,
     sustained: none,
-    sustainedNoRetention: none,
+    cpuAtSustained: [] as TockRunFigures['cpuAtSustained'],
+    baselineAtTockRate: null as TockRunFigures['baselineAtTockRate'],
     rssGrowthPct: none,
   };
   if (want('run')) {
@@ -188,6 +189,19 @@ async function main(): Promise<void> {
   const Ls = limit(baseline.sustained.median, S);
   const lim: Figure = figure([L], { formula: '1 / (1/B + 1/S), medians' });
   const limS: Figure = figure([Ls], { formula: '1 / (1/Bsustained + 1/S), medians' });
+  // CPU per execution (µs, all processes) at the highest step held; BullMQ's at Tock's rate; and Ls
+  // with BullMQ's share scaled by how much more CPU a job takes it at Tock's rate than at Bs.
+  const cpuTotal = (xs: (Record<string, number> | null)[]) => figure(xs.map((c) => c?.total ?? null));
+  const tockCpu = cpuTotal(tock.cpuAtSustained);
+  const rawCpu = cpuTotal(baseline.cpuAtSustained);
+  const rawCpuAtTock = cpuTotal([tock.baselineAtTockRate?.cpu ?? null]);
+  const scale = ratio(rawCpuAtTock.median, rawCpu.median);
+  const LsAtTock = baseline.sustained.median && S && scale ? 1 / (scale / baseline.sustained.median + 1 / S) : null;
+  const limSAtTock: Figure = figure([LsAtTock], {
+    formula: "1 / (k/Bsustained + 1/S), k = raw BullMQ's CPU per job at Tock's sustained rate / at its own",
+    rate: tock.baselineAtTockRate?.rate ?? null,
+    k: scale,
+  });
   const bulkNote = (create.bulk.detail as { note?: string } | undefined)?.note;
   if (bulkNote) notes.push(`bulk create: ${bulkNote}; bulkCreateDefsPerSec is null`);
   const le = (f: Figure, max: number) => (f.median === null ? null : (f.max ?? f.median) <= max);
@@ -245,13 +259,26 @@ async function main(): Promise<void> {
       ratioOf: 'Ls',
       pass: tock.sustained.median === null || Ls === null ? null : tock.sustained.median >= 0.75 * Ls,
     },
+    { label: '  CPU per execution at the highest step held', unit: 'µs, all processes', fig: tockCpu, bar: 'report' },
+    { label: '  raw BullMQ: CPU per job at the highest step held', unit: 'µs, all processes', fig: rawCpu, bar: 'report' },
     {
-      label: '  the same, history retention off (1 search)',
+      label: "  raw BullMQ: CPU per job at Tock's sustained rate",
+      unit: 'µs, all processes',
+      fig: rawCpuAtTock,
+      bar: 'report',
+    },
+    {
+      label: "  Ls with BullMQ charged at Tock's rate (Ls')",
       unit: 'jobs/s',
-      fig: tock.sustainedNoRetention,
-      bar: 'reference',
-      ratio: ratio(tock.sustainedNoRetention.median, Ls),
-      ratioOf: 'Ls',
+      fig: limSAtTock,
+      bar: "reference (Ls')",
+    },
+    {
+      label: "  Tock sustained against Ls'",
+      unit: 'ratio',
+      fig: figure([ratio(tock.sustained.median, LsAtTock)]),
+      bar: 'report',
+      digits: 2,
     },
     {
       label: 'store commands per 1,000 executions (drain)',
@@ -425,8 +452,11 @@ async function main(): Promise<void> {
     baselineSchedulerLatenessP99Ms: m(rawSchedulerP99, 1),
     storeListJobsP99Ms: m(list.storeJobs, 1),
     storeListExecutionsP99Ms: m(list.storeExecutions, 1),
-    tockSustainedNoRetentionJobsPerSec: m(tock.sustainedNoRetention, 0),
-    sustainedNoRetentionRatioToLimit: round(ratio(tock.sustainedNoRetention.median, Ls), 3),
+    tockSustainedCpuUsPerExecution: m(tockCpu, 0),
+    baselineSustainedCpuUsPerJob: m(rawCpu, 0),
+    baselineCpuUsPerJobAtTockRate: m(rawCpuAtTock, 0),
+    combinedSustainedLimitAtTockRateJobsPerSec: round(LsAtTock, 0),
+    sustainedRatioToLimitAtTockRate: round(ratio(tock.sustained.median, LsAtTock), 3),
     meta: {
       mode: quick ? 'quick' : 'full',
       command: quick ? 'npm run bench -- --quick' : 'npm run bench',
@@ -451,7 +481,10 @@ async function main(): Promise<void> {
       commandsPer1k: tock.commandsPer1k,
       readsPerExecution: tock.readsPerExecution,
       tockSustained: tock.sustained,
-      tockSustainedNoRetention: tock.sustainedNoRetention,
+      tockSustainedCpu: tock.cpuAtSustained,
+      baselineSustainedCpu: baseline.cpuAtSustained,
+      baselineAtTockRate: tock.baselineAtTockRate,
+      combinedSustainedLimitAtTockRate: limSAtTock,
       workerRssGrowthPct: tock.rssGrowthPct,
       oneTime: once,
       create,

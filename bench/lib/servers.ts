@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   startRedisServer,
 } from '../../src/embedded/local-servers';
 import { onCleanup, onForcedExit, trackChild } from './cleanup';
+import { cpuSnapshot, TICKS_PER_S, type Role } from './cpu';
 import { sleep } from './stats';
 
 export interface BenchServers {
@@ -20,6 +21,7 @@ export interface BenchServers {
   redisArgs: string;
   /** The FerretDB process, whose CPU (with PostgreSQL's) tells whether the store is still busy. */
   ferretPid: number;
+  redisPid: number;
 }
 
 export function mongoUrl(servers: BenchServers, db: string): string {
@@ -61,31 +63,28 @@ export async function startServers(log: (line: string) => void): Promise<BenchSe
     handler,
     redisArgs: '--hz 100 --maxmemory-policy noeviction --hash-max-listpack-value 512 --save "" --appendonly no',
     ferretPid: ferret.process.pid!,
+    redisPid: redis.process.pid!,
   };
 }
 
-const TICKS_PER_S = 100;
 /**
  * After the RSS phase's ~300,000 inserts the store stays busy past 30 s with work that no phase
  * left in flight (PostgreSQL's own upkeep, most likely); waiting longer than this only lengthens the run.
  */
 const SETTLE_MAX_MS = 10_000;
 
+/** The store's processes: FerretDB and every PostgreSQL process. */
+export function storeRoles(servers: BenchServers): Role[] {
+  return [
+    { name: 'ferretdb', pids: [servers.ferretPid] },
+    { name: 'postgres', comm: 'postgres' },
+  ];
+}
+
 /** CPU ticks (user + system) used so far by FerretDB and every PostgreSQL process. */
-function storeTicks(ferretPid: number): number {
+function storeTicks(servers: BenchServers): number {
   let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (Number(entry) !== ferretPid && !comm.startsWith('postgres')) continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // The process ended between the listing and the read.
-    }
-  }
+  for (const t of cpuSnapshot(storeRoles(servers)).values()) ticks += t;
   return ticks;
 }
 
@@ -98,10 +97,10 @@ function storeTicks(ferretPid: number): number {
 export async function settleStore(servers: BenchServers, log: (line: string) => void, before: string): Promise<void> {
   const t0 = Date.now();
   let quiet = 0;
-  let last = storeTicks(servers.ferretPid);
+  let last = storeTicks(servers);
   while (quiet < 2 && Date.now() - t0 < SETTLE_MAX_MS) {
     await sleep(500);
-    const now = storeTicks(servers.ferretPid);
+    const now = storeTicks(servers);
     quiet = now - last <= 0.1 * 0.5 * TICKS_PER_S ? quiet + 1 : 0;
     last = now;
   }

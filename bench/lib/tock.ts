@@ -20,8 +20,6 @@ export interface TockCluster {
   queue: Queue;
   /** Replaces the worker with a fresh process (same settings). */
   restartWorker(): Promise<BenchWorker>;
-  /** Replaces the API with a fresh process, with `extra` settings on top of the phase's. */
-  restartApi(extra?: Record<string, string>): Promise<ApiProcess>;
   stop(): Promise<void>;
 }
 
@@ -30,7 +28,7 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
   const prefix = `b-${name}`;
   const url = mongoUrl(ctx.servers, `bench_${name}`);
   const env = { REDIS_URL: ctx.servers.redisUrl, MONGODB_URL: url, QUEUE_PREFIX: prefix };
-  let api = await startApi(env);
+  const api = await startApi(env);
   const db = await connectDatabase(url);
   const unregisterDb = onCleanup(`db ${name}`, () => db.close());
   const redis = createRedis(ctx.servers.redisUrl, 'worker');
@@ -39,9 +37,7 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
   return {
     name,
     prefix,
-    get api() {
-      return api;
-    },
+    api,
     get worker() {
       return worker;
     },
@@ -52,12 +48,6 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
       await worker?.stop();
       worker = await BenchWorker.start('tock', env);
       return worker;
-    },
-    async restartApi(extra = {}) {
-      resetConnections();
-      await api.stop();
-      api = await startApi({ ...env, ...extra });
-      return api;
     },
     async stop() {
       const t0 = Date.now();

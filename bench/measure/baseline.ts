@@ -5,7 +5,8 @@ import { figure, type BenchContext, type Figure } from '../lib/context';
 import { paced } from '../lib/http';
 import { BenchWorker } from '../lib/processes';
 import { sleep, until } from '../lib/stats';
-import { searchRate, type StepResult } from './sustained';
+import { cpuPerOp, cpuSnapshot, type Role } from '../lib/cpu';
+import { cpuAtBest, searchRate, type StepResult } from './sustained';
 
 /**
  * The options JobQueue.jobOptions gives a definition with the default retry policy (literal: no Tock
@@ -23,6 +24,56 @@ const runId = () => `baseline-m-${randomBytes(6).toString('hex')}`;
 export interface BaselineFigures {
   drain: Figure;
   sustained: Figure;
+  /** CPU per job (µs, by process) at the highest rate each repetition held. */
+  cpuAtSustained: (Record<string, number> | null)[];
+}
+
+/** A raw BullMQ queue and its worker process (no Tock code), with `step` holding a rate of `queue.add`s. */
+export interface RawBullmq {
+  worker: BenchWorker;
+  queue: Queue;
+  /** One step of the sustained search: `queue.add` at `rate` for `ms`, judged like Tock's steps. */
+  step(rate: number, ms: number): Promise<StepResult>;
+  close(): Promise<void>;
+}
+
+export async function startRawBullmq(ctx: BenchContext, prefix: string): Promise<RawBullmq> {
+  const worker = await BenchWorker.start('bullmq', { REDIS_URL: ctx.servers.redisUrl, QUEUE_PREFIX: prefix });
+  const connection = createRedis(ctx.servers.redisUrl, 'worker');
+  const queue = new Queue('jobs', { connection, prefix });
+  // The sender is this process; Redis and the worker are the rest of what BullMQ costs.
+  const roles: Role[] = [
+    { name: 'sender', pids: [process.pid] },
+    { name: 'redis', pids: [ctx.servers.redisPid] },
+    { name: 'worker', pids: [worker.child.pid!] },
+  ];
+  return {
+    worker,
+    queue,
+    async step(rate, ms) {
+      await worker.stats(true);
+      const before = cpuSnapshot(roles);
+      const r = await paced(
+        rate,
+        ms,
+        async () => {
+          const t0 = performance.now();
+          await queue.add('run', data(0), { ...BASELINE_JOB_OPTIONS, jobId: runId() });
+          return { ok: true, ms: performance.now() - t0 };
+        },
+        2000,
+      );
+      const cpu = cpuPerOp(before, cpuSnapshot(roles), r.ok);
+      const caughtUp = await until(async () => (await worker.stats()).completed >= r.ok, 3000, 50);
+      const s = await worker.stats(true);
+      return { ...judge(rate, r, caughtUp, s.lag.p99), cpu };
+    },
+    async close() {
+      await queue.close();
+      connection.disconnect();
+      await worker.stop();
+    },
+  };
 }
 
 /** (a) raw BullMQ: same queue options and job data shape, one worker at concurrency 50, no-op processor. */
@@ -30,10 +81,8 @@ export async function measureBaseline(
   ctx: BenchContext,
   o: { drainReps: number; drainJobs: number; sustainedReps: number; stepMs: number },
 ): Promise<BaselineFigures> {
-  const prefix = 'b-baseline';
-  const worker = await BenchWorker.start('bullmq', { REDIS_URL: ctx.servers.redisUrl, QUEUE_PREFIX: prefix });
-  const connection = createRedis(ctx.servers.redisUrl, 'worker');
-  const queue = new Queue('jobs', { connection, prefix });
+  const raw = await startRawBullmq(ctx, 'b-baseline');
+  const { worker, queue } = raw;
   try {
     const drain: (number | null)[] = [];
     for (let rep = 0; rep < o.drainReps; rep++) {
@@ -48,30 +97,15 @@ export async function measureBaseline(
       drain.push(ms === null ? null : (o.drainJobs * 1000) / ms);
       ctx.log(`  baseline drain rep ${rep + 1}: ${ms === null ? 'timed out' : `${Math.round(drain[rep]!)} jobs/s`}`);
     }
-
-    const step = async (rate: number): Promise<StepResult> => {
-      await worker.stats(true);
-      const r = await paced(
-        rate,
-        o.stepMs,
-        async () => {
-          const t0 = performance.now();
-          await queue.add('run', data(0), { ...BASELINE_JOB_OPTIONS, jobId: runId() });
-          return { ok: true, ms: performance.now() - t0 };
-        },
-        2000,
-      );
-      const caughtUp = await until(async () => (await worker.stats()).completed >= r.ok, 3000, 50);
-      const s = await worker.stats(true);
-      return judge(rate, r, caughtUp, s.lag.p99);
-    };
     const first = Math.max(1000, Math.round(0.4 * (figure(drain).median ?? 5000)));
-    const sustained = await searchRate(ctx, 'baseline sustained', o.sustainedReps, first, step);
-    return { drain: figure(drain), sustained: figure(sustained.values, { steps: sustained.steps }) };
+    const sustained = await searchRate(ctx, 'baseline sustained', o.sustainedReps, first, (rate) => raw.step(rate, o.stepMs));
+    return {
+      drain: figure(drain),
+      sustained: figure(sustained.values, { steps: sustained.steps }),
+      cpuAtSustained: cpuAtBest(sustained.steps),
+    };
   } finally {
-    await queue.close();
-    connection.disconnect();
-    await worker.stop();
+    await raw.close();
   }
 }
 

@@ -5,6 +5,8 @@ export interface StepResult {
   held: boolean;
   why: string;
   lagP99: number | null;
+  /** CPU per execution during the step's sends, in µs, by process and in all (`total`). */
+  cpu?: Record<string, number> | null;
 }
 
 /**
@@ -12,6 +14,14 @@ export interface StepResult {
  * the answer. Each repetition after the first starts just below the previous answer with finer
  * steps; `fine` makes the first one do so too (a search near a known answer).
  */
+/** CPU per execution at the highest step each repetition held (null where none was). */
+export function cpuAtBest(steps: StepResult[][]): (Record<string, number> | null)[] {
+  return steps.map((rep) => {
+    const held = rep.filter((r) => r.held);
+    return held.length ? (held[held.length - 1]!.cpu ?? null) : null;
+  });
+}
+
 export async function searchRate(
   ctx: BenchContext,
   label: string,
@@ -31,7 +41,8 @@ export async function searchRate(
     for (let i = 0; i < (rep === 0 && !fine ? 12 : 4); i++) {
       const r = await step(Math.round(rate));
       steps.push(r);
-      ctx.log(`  ${label} rep ${rep + 1}: ${r.rate}/s ${r.held ? 'held' : 'NOT held'} (${r.why})`);
+      const cpu = r.cpu ? `; ${r.cpu.total} µs of CPU per execution` : '';
+      ctx.log(`  ${label} rep ${rep + 1}: ${r.rate}/s ${r.held ? 'held' : 'NOT held'} (${r.why}${cpu})`);
       if (r.held) {
         best = r.rate;
         rate *= factor;

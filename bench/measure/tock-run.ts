@@ -2,20 +2,24 @@ import { readFileSync } from 'node:fs';
 import type { JobDefinition } from '../../src/domain/job-definition';
 import { JobQueue } from '../../src/queue/job-queue';
 import { newRunId } from '../../src/services/job-service';
-import { judge } from './baseline';
+import { judge, startRawBullmq } from './baseline';
 import { figure, type BenchContext, type Figure } from '../lib/context';
+import { cpuPerOp, cpuSnapshot, type Role } from '../lib/cpu';
+import { settleStore, storeRoles } from '../lib/servers';
 import { paced, request } from '../lib/http';
 import { sleep, until } from '../lib/stats';
 import { createMany, noopJob, type TockCluster } from '../lib/tock';
-import { searchRate, type StepResult } from './sustained';
+import { cpuAtBest, searchRate, type StepResult } from './sustained';
 
 export interface TockRunFigures {
   drain: Figure;
   commandsPer1k: Figure;
   readsPerExecution: Figure;
   sustained: Figure;
-  /** The same search with the API's history retention off: a reference for what retention costs. */
-  sustainedNoRetention: Figure;
+  /** CPU per execution (µs, by process) at the highest rate each repetition held. */
+  cpuAtSustained: (Record<string, number> | null)[];
+  /** Raw BullMQ held at Tock's sustained median: its CPU per job there (µs, by process). */
+  baselineAtTockRate: { rate: number; held: boolean; why: string; cpu: Record<string, number> | null } | null;
   rssGrowthPct: Figure;
 }
 
@@ -91,10 +95,19 @@ export async function measureTockRun(
       error: r.status === 202 ? undefined : `HTTP ${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`,
     };
   };
+  const roles: Role[] = [
+    { name: 'loadgen', pids: [process.pid] },
+    { name: 'api', pids: [c.api.child.pid!] },
+    { name: 'worker', pids: [worker.child.pid!] },
+    { name: 'redis', pids: [ctx.servers.redisPid] },
+    ...storeRoles(ctx.servers),
+  ];
   const step = async (rate: number): Promise<StepResult> => {
     await worker.stats(true);
     // The same bound on requests in flight as the baseline's sends; the API must also answer with p99 < 1 s.
+    const before = cpuSnapshot(roles);
     const r = await paced(rate, o.stepMs, trigger, 2000);
+    const cpu = cpuPerOp(before, cpuSnapshot(roles), r.ok);
     const caughtUp = await until(
       async () => {
         const s = await worker.stats();
@@ -104,7 +117,10 @@ export async function measureTockRun(
       50,
     );
     const s = await worker.stats(true);
-    return judge(rate, r, caughtUp, s.lag.p99, r.p99 !== null && r.p99 > 1000 ? `trigger p99 ${Math.round(r.p99)} ms` : undefined);
+    return {
+      ...judge(rate, r, caughtUp, s.lag.p99, r.p99 !== null && r.p99 > 1000 ? `trigger p99 ${Math.round(r.p99)} ms` : undefined),
+      cpu,
+    };
   };
   // Start the search at 0.3 x this run's drain rate (or firstRate when the drain failed).
   const first = Math.max(100, Math.round(0.3 * (figure(drain).median ?? 5 * o.firstRate)));
@@ -115,13 +131,21 @@ export async function measureTockRun(
   const sustained = await searchRate(ctx, 'tock sustained', o.sustainedReps, first, step);
   const sus = figure(sustained.values, { steps: sustained.steps, via: 'POST /api/v1/jobs/{id}/trigger' });
 
-  // Once more, near that answer, with the API's history retention off: on FerretDB each per-job trim
-  // reads the job's whole history, work that Ls does not charge for. Then the default API again for
-  // the RSS phase.
-  await c.restartApi({ EXECUTION_RETENTION_PER_JOB: '0', EXECUTION_RETENTION_DAYS: '0' });
-  await paced(first, 3000, trigger, 2000);
-  const off = await searchRate(ctx, 'tock sustained, retention off', 1, sus.median ?? first, step, true);
-  await c.restartApi();
+  // Raw BullMQ at the rate Tock held, for what BullMQ alone costs per job there: Ls charges it at its
+  // own sustained rate, where each job costs less (fuller batches and fewer wake-ups per job).
+  let baselineAtTockRate: TockRunFigures['baselineAtTockRate'] = null;
+  if (sus.median !== null) {
+    await settleStore(ctx.servers, ctx.log, 'raw BullMQ at the same rate');
+    const raw = await startRawBullmq(ctx, 'b-raw-at-tock');
+    try {
+      await raw.step(Math.round(sus.median), 3000); // warm-up (a fresh worker process), not judged
+      const r = await raw.step(Math.round(sus.median), o.stepMs);
+      baselineAtTockRate = { rate: r.rate, held: r.held, why: r.why, cpu: r.cpu ?? null };
+      ctx.log(`  raw BullMQ at ${r.rate}/s: ${r.held ? 'held' : 'NOT held'} (${r.why}); CPU per job ${JSON.stringify(r.cpu)} µs`);
+    } finally {
+      await raw.close();
+    }
+  }
 
   // Worker RSS under steady load at half the sustained rate, on a fresh worker process (the drains
   // and the rate search above leave a heap sized for their peaks); the first fifth of the window is
@@ -157,7 +181,8 @@ export async function measureTockRun(
     commandsPer1k: figure(per1k, { byName }),
     readsPerExecution: figure(reads, { coldReadsForFirstRuns: cold.reads }),
     sustained: sus,
-    sustainedNoRetention: figure(off.values, { steps: off.steps, env: 'EXECUTION_RETENTION_PER_JOB=0 EXECUTION_RETENTION_DAYS=0' }),
+    cpuAtSustained: cpuAtBest(sustained.steps),
+    baselineAtTockRate,
     rssGrowthPct: figure([growth], {
       rate,
       seconds: o.rssMs / 1000,
