@@ -9,11 +9,6 @@ export interface StepResult {
   cpu?: Record<string, number> | null;
 }
 
-/**
- * The highest rate held: climbs by `factor` from `start` until a step fails, the previous one is
- * the answer. Each repetition after the first starts just below the previous answer with finer
- * steps; `fine` makes the first one do so too (a search near a known answer).
- */
 /** CPU per execution at the highest step each repetition held (null where none was). */
 export function cpuAtBest(steps: StepResult[][]): (Record<string, number> | null)[] {
   return steps.map((rep) => {
@@ -22,23 +17,27 @@ export function cpuAtBest(steps: StepResult[][]): (Record<string, number> | null
   });
 }
 
+/**
+ * The highest rate held: climbs by `factor` from `start` until a step fails, the previous one is
+ * the answer. Each repetition after the first starts just below the previous answer with finer
+ * steps.
+ */
 export async function searchRate(
   ctx: BenchContext,
   label: string,
   reps: number,
   first: number,
   step: (rate: number) => Promise<StepResult>,
-  fine = false,
 ): Promise<{ values: (number | null)[]; steps: StepResult[][] }> {
   const values: (number | null)[] = [];
   const allSteps: StepResult[][] = [];
   let start = first;
-  let factor = fine ? 1.15 : 1.5;
+  let factor = 1.5;
   for (let rep = 0; rep < reps; rep++) {
     const steps: StepResult[] = [];
     let rate = start;
     let best: number | null = null;
-    for (let i = 0; i < (rep === 0 && !fine ? 12 : 4); i++) {
+    for (let i = 0; i < (rep === 0 ? 12 : 4); i++) {
       const r = await step(Math.round(rate));
       steps.push(r);
       const cpu = r.cpu ? `; ${r.cpu.total} µs of CPU per execution` : '';
