@@ -67,8 +67,10 @@ function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; re
     { models: deps.db.models, leases, marks: new Marks(deps.redis, `${cfg.QUEUE_PREFIX}:mark`), logger },
     { maxAgeDays: cfg.EXECUTION_RETENTION_DAYS, perJob: cfg.EXECUTION_RETENTION_PER_JOB },
   );
-  const reconcile = runPeriodically('reconcile', cfg.RECONCILE_INTERVAL_MS, () => reconciler.run(), logger);
-  const trim = runPeriodically('retention', cfg.RETENTION_INTERVAL_MS, (signal) => retention.run(Date.now(), signal), logger);
+  // The first passes start when the command connection is up (below), not here.
+  const later = { immediate: false };
+  const reconcile = runPeriodically('reconcile', cfg.RECONCILE_INTERVAL_MS, () => reconciler.run(), logger, later);
+  const trim = runPeriodically('retention', cfg.RETENTION_INTERVAL_MS, (signal) => retention.run(Date.now(), signal), logger, later);
   // Between full passes, one EXISTS every RECONCILE_CHECK_MS notices a Redis that lost its keys.
   const check = runPeriodically(
     'reconcile check',
@@ -79,17 +81,30 @@ function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; re
       reconcile.kick();
     },
     logger,
-    { immediate: false },
+    later,
   );
+  // The command connection queues nothing (enableOfflineQueue: false), and a process that starts
+  // quickly (an API) gets here while it is still connecting: passes started now would fail, and
+  // the first reconcile would wait for the check above to find no canary, 5 s into the process's
+  // life, when it may be busy serving.
+  let started = false;
   let lost = false;
+  const start = () => {
+    started = true;
+    lost = false;
+    reconcile.kick();
+    trim.kick();
+  };
   const onClose = () => (lost = true);
   const onReady = () => {
+    if (!started) return start();
     if (!lost) return;
     lost = false;
     logger.info('Redis is back: reconciling');
     reconcile.kick();
   };
   deps.redis.on('close', onClose).on('ready', onReady);
+  if (deps.redis.status === 'ready') start();
   return async () => {
     deps.redis.off('close', onClose).off('ready', onReady);
     await Promise.all([reconcile.stop(), trim.stop(), check.stop()]);

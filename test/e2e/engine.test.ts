@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { http } from '../helpers/processes';
 import { useCluster } from '../helpers/e2e';
 import { deleteRedisKeys } from '../helpers/services';
@@ -17,6 +18,20 @@ describe('engine end to end (API + 3 workers as processes)', () => {
 
   const post = (body: unknown) => http(e.cluster.baseUrl, 'POST', '/api/v1/jobs', body);
   const executions = (jobId: string) => e.db.models.Execution.find({ jobId }).sort({ startedAt: 1 }).lean();
+
+  it('runs its first reconcile and retention passes at start, once Redis is connected, none of them failing', async () => {
+    // The processes were started just now, before the 5 s canary check: the canary is the start's own pass.
+    const redis = new Redis(e.ctx.redisUrl);
+    try {
+      const canary = async () => (await redis.exists(`${e.ctx.prefix}:reconciled`)) === 1;
+      await waitFor('the canary of the first reconcile pass', canary, { timeoutMs: 2000, intervalMs: 50 });
+    } finally {
+      redis.disconnect();
+    }
+    for (const p of [e.cluster.api, ...e.cluster.workers]) {
+      expect(p.output()).not.toMatch(/failed; will retry|lost the reconciler canary/);
+    }
+  });
 
   it("keeps idle keep-alive connections for 65 s, beyond a load balancer's 60 s, and says so", async () => {
     const res = await fetch(`${e.cluster.baseUrl}/api/v1/jobs?limit=1`);
