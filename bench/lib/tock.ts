@@ -29,7 +29,9 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
   const url = mongoUrl(ctx.servers, `bench_${name}`);
   const env = { REDIS_URL: ctx.servers.redisUrl, MONGODB_URL: url, QUEUE_PREFIX: prefix };
   const api = await startApi(env);
-  const db = await connectDatabase(url);
+  // The benchmark's own setup and cleanup (a deleteMany of 5,000 definitions while a worker still
+  // updates them) can take FerretDB longer than the 30 s Tock's processes allow a query.
+  const db = await connectDatabase(url, { socketTimeoutMS: 300_000 });
   const unregisterDb = onCleanup(`db ${name}`, () => db.close());
   const redis = createRedis(ctx.servers.redisUrl, 'worker');
   const queue = new Queue('jobs', { connection: redis, prefix });

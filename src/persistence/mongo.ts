@@ -12,13 +12,13 @@ export interface Database {
  * Connects with short server-selection and socket timeouts so that a MongoDB outage turns into a
  * quick UnavailableError instead of a hanging request.
  */
-export async function connectDatabase(url: string, opts: { ensureIndexes?: boolean } = {}): Promise<Database> {
+export async function connectDatabase(url: string, opts: { ensureIndexes?: boolean; socketTimeoutMS?: number } = {}): Promise<Database> {
   const conn = mongoose.createConnection(url, {
     serverSelectionTimeoutMS: 1500,
     // The API refuses requests while the driver knows the server is gone; notice its return soon.
     heartbeatFrequencyMS: 1000,
     connectTimeoutMS: 1500,
-    socketTimeoutMS: 30_000,
+    socketTimeoutMS: opts.socketTimeoutMS ?? 30_000,
     maxPoolSize: 20,
     autoIndex: false,
     autoCreate: false,
