@@ -21,6 +21,8 @@ const jobSchema = new Schema(
     lastExecutionStatus: { type: String, enum: [...EXECUTION_STATUSES, null], default: null },
     runCount: { type: Number, default: 0 },
     failureCount: { type: Number, default: 0 },
+    /** Execution records written for it, counted by workers (retention's cue; not in the API). */
+    recordCount: { type: Number, default: 0 },
     version: { type: Number, default: 1 },
   },
   { collection: 'jobs', timestamps: true, minimize: false, versionKey: false, strict: true },

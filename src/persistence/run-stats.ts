@@ -24,6 +24,8 @@ interface Pending {
   version: number;
   runs: number;
   failures: number;
+  /** Execution records written for the definition (every attempt, skip and stall): recordCount. */
+  records: number;
   lastRunAt: Date;
   lastExecutionStatus: ExecutionStatus;
   finalStatus?: JobStatus;
@@ -45,6 +47,8 @@ export interface RunStatsOptions {
  */
 export class RunStatsCoalescer {
   private pending = new Map<string, Pending>();
+  /** Records counted (countRecord) since the definition's last outcome, which carries them. */
+  private readonly uncounted = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -64,13 +68,25 @@ export class RunStatsCoalescer {
     return this.pending.size;
   }
 
+  /**
+   * One execution record of `jobId` went to the history writer. Counted into the definition's
+   * recordCount with its next outcome (every path that writes records ends with one), so that
+   * retention reads the history only of definitions that can have more records than it keeps.
+   */
+  countRecord(jobId: string): void {
+    this.uncounted.set(jobId, (this.uncounted.get(jobId) ?? 0) + 1);
+  }
+
   record(o: RunOutcome): void {
+    const records = this.uncounted.get(o.jobId) ?? 0;
+    this.uncounted.delete(o.jobId);
     const p = this.pending.get(o.jobId);
     if (!p) {
       this.pending.set(o.jobId, {
         version: o.version,
         runs: o.finishedRun ? 1 : 0,
         failures: o.failed ? 1 : 0,
+        records,
         lastRunAt: o.at,
         lastExecutionStatus: o.status,
         finalStatus: o.finalStatus,
@@ -79,6 +95,7 @@ export class RunStatsCoalescer {
     } else {
       p.runs += o.finishedRun ? 1 : 0;
       p.failures += o.failed ? 1 : 0;
+      p.records += records;
       if (o.at >= p.lastRunAt) {
         p.lastRunAt = o.at;
         p.lastExecutionStatus = o.status;
@@ -201,6 +218,7 @@ export class RunStatsCoalescer {
     // fields stay unless it lacks them.
     cur.runs += p.runs;
     cur.failures += p.failures;
+    cur.records += p.records;
     if (p.lastRunAt > cur.lastRunAt) {
       cur.lastRunAt = p.lastRunAt;
       cur.lastExecutionStatus = p.lastExecutionStatus;
@@ -225,7 +243,7 @@ export class RunStatsCoalescer {
     const oids = ids.map(toObjectId).filter((id): id is Types.ObjectId => id !== null);
     if (oids.length === 0) return;
     const _id = oids.length === 1 ? oids[0]! : { $in: oids };
-    const inc = { runCount: p.runs, failureCount: p.failures };
+    const inc = { runCount: p.runs, failureCount: p.failures, recordCount: p.records };
     const set: Record<string, unknown> = { lastRunAt: p.lastRunAt, lastExecutionStatus: p.lastExecutionStatus };
     const guarded: Record<string, unknown> = {};
     if (p.finalStatus) guarded.status = p.finalStatus;
@@ -288,7 +306,7 @@ function groupAlike(batch: Map<string, Pending>): [string[], Pending][] {
   const open = new Map<string, [string[], Pending][]>();
   for (const [id, p] of batch) {
     const nextRunAt = p.nextRunAt === undefined ? 'u' : p.nextRunAt?.getTime();
-    const key = [p.version, p.runs, p.failures, p.lastExecutionStatus, p.finalStatus, nextRunAt].join('|');
+    const key = [p.version, p.runs, p.failures, p.records, p.lastExecutionStatus, p.finalStatus, nextRunAt].join('|');
     const groups = open.get(key) ?? [];
     open.set(key, groups);
     const g = groups[groups.length - 1];

@@ -46,8 +46,8 @@ const PACE = 3;
 const AGE_PASS_EVERY_MS = 3_600_000;
 const AGE_MARK = 'retention:age';
 /**
- * A job checked by this process is checked again once it has run a tenth of the per-job limit more
- * times (at least once): a job at its limit that runs once a minute is read every 100 minutes, not
+ * A job checked by this process is checked again once it has a tenth of the per-job limit more
+ * records (at least one): a job at its limit that runs once a minute is read every 100 minutes, not
  * every pass (on FerretDB each check reads the job's whole history twice, so checking 1,000 such
  * jobs every minute kept the store busy). Its history may exceed the limit by that tenth in between.
  */
@@ -59,12 +59,17 @@ const FORGET_AFTER_MS = 3_600_000;
  * Bounds execution history. Every query is served by an index on MongoDB: the age limit by
  * `executions_finishedAt`, the per-job limit visits only jobs that ran since the last pass
  * (`jobs_lastRunAt`) and finds each one's cut-off through `executions_jobId_startedAt`. No pass
- * scans the history collection. One process at a time runs it (a Redis lease).
+ * scans the history collection. A job's history is not read at all while its `recordCount` (every
+ * record workers wrote for it, coalesced with its run counters) is within the limit: most jobs, and
+ * every new one (on FerretDB, which scans the history for each job read, checking a thousand busy
+ * new interval jobs every pass raised their lateness p99 from 85 ms to 300-390 ms). A definition
+ * stored before recordCount existed starts counting at its next run, so its history can exceed
+ * the limit by what it held then, once. One process at a time runs it (a Redis lease).
  */
 export class Retention {
   private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private since = new Date(0);
-  /** Per job: its runCount when this process last checked it, and when it last saw the job run. */
+  /** Per job: its record count (runCount where there is none) when this process last checked it, and when it last saw the job run. */
   private readonly checked = new Map<string, { runs: number; seenAt: number }>();
 
   constructor(
@@ -87,16 +92,22 @@ export class Retention {
       }
       if (this.policy.perJob > 0) {
         const recheckAfter = Math.max(1, Math.ceil(this.policy.perJob * RECHECK_SHARE));
-        const ran = await Job.find(RETENTION_QUERIES.ranSince(this.since), { _id: 1, runCount: 1 }).lean<
-          { _id: Types.ObjectId; runCount?: number }[]
+        const ran = await Job.find(RETENTION_QUERIES.ranSince(this.since), { _id: 1, runCount: 1, recordCount: 1 }).lean<
+          { _id: Types.ObjectId; runCount?: number; recordCount?: number }[]
         >();
-        for (const { _id: jobId, runCount = 0 } of ran) {
+        for (const { _id: jobId, runCount = 0, recordCount } of ran) {
           // Stopped (the process is shutting down): the next pass starts from the same point.
           if (signal?.aborted) return null;
+          // Never written more records than the limit keeps: nothing to trim, so nothing to read.
+          if (recordCount !== undefined && recordCount <= this.policy.perJob) {
+            report.jobsSkipped++;
+            continue;
+          }
           const key = jobId.toHexString();
           const seen = this.checked.get(key);
-          // A runCount that went down (FerretDB's updates are not atomic) is no reason to wait.
-          if (seen && runCount >= seen.runs && runCount - seen.runs < recheckAfter) {
+          const runs = recordCount ?? runCount;
+          // A count that went down (FerretDB's updates are not atomic) is no reason to wait.
+          if (seen && runs >= seen.runs && runs - seen.runs < recheckAfter) {
             seen.seenAt = now;
             report.jobsSkipped++;
             continue;
@@ -108,7 +119,7 @@ export class Retention {
             .limit(1)
             .lean<{ startedAt: Date }[]>();
           if (cut) report.deletedByCount += (await Execution.deleteMany({ jobId, startedAt: { $lte: cut.startedAt } })).deletedCount;
-          this.checked.set(key, { runs: runCount, seenAt: now });
+          this.checked.set(key, { runs, seenAt: now });
           report.jobsChecked++;
           await rest(PACE * (performance.now() - started), signal);
         }

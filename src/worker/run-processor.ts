@@ -146,7 +146,7 @@ export class RunProcessor {
     for (const t of passed) {
       const runId = `repeat:${def.id}:${t}`;
       const at = new Date(job.processedOn);
-      this.deps.history.addExecution({
+      this.write({
         ...this.baseRecord(job, def, 1, at),
         id: executionId(runId, 1),
         runId,
@@ -272,9 +272,15 @@ export class RunProcessor {
       finishedAt,
       durationMs: finishedAt.getTime() - base.startedAt.getTime(),
     };
-    if (this.deps.durableAck) this.writes.set(record, new Promise((written) => this.deps.history.addExecution(record, written)));
-    else this.deps.history.addExecution(record);
+    if (this.deps.durableAck) this.writes.set(record, new Promise((written) => this.write(record, written)));
+    else this.write(record);
     return record;
+  }
+
+  /** Hands a record to the history writer and counts it towards its definition's recordCount. */
+  private write(record: ExecutionRecord, onWritten?: (written: boolean) => void): void {
+    this.deps.history.addExecution(record, onWritten);
+    this.deps.stats.countRecord(record.jobId);
   }
 
   /** With HISTORY_DURABLE_ACK: each record's write, which the acknowledgement waits for. */
@@ -351,7 +357,7 @@ export class RunProcessor {
       return;
     }
     for (let i = 1; i < attempt; i++) {
-      if (!existing.has(executionId(job.id!, i))) this.deps.history.addExecution(this.stalledRecord(job, def, i));
+      if (!existing.has(executionId(job.id!, i))) this.write(this.stalledRecord(job, def, i));
     }
   }
 

@@ -98,6 +98,9 @@ describe('engine end to end (API + 3 workers as processes)', () => {
       'the job to be failed',
       async () => (await http(e.cluster.baseUrl, 'GET', `/api/v1/jobs/${id}`)).body.status === 'failed',
     );
+    // Every attempt's record counts towards recordCount (retention's cue), not only the finished run.
+    await waitFor('recordCount to count the 3 records', async () => (await e.db.models.Job.findById(id).lean())?.recordCount === 3);
+    expect(await e.db.models.Job.findById(id).lean()).toMatchObject({ runCount: 1, failureCount: 1, recordCount: 3 });
 
     const retry = await http(e.cluster.baseUrl, 'POST', `/api/v1/dead-letter/${entry.id}/retry`);
     expect(retry.status).toBe(202);

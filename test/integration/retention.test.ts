@@ -124,6 +124,26 @@ it("reads a job's history again only once it has run a tenth of the limit more t
   expect(await count()).toBe(20);
 });
 
+it('does not read the history of a job whose workers wrote no more records than the limit', async () => {
+  const now = Date.now();
+  const retention = retentionOf('counted', { maxAgeDays: 0, perJob: 10 });
+  // recordCount is what workers counted; these two claim fewer and more records than the limit.
+  const within = await jobWithHistory(25, now, new Date(now - 60_000));
+  const beyond = await jobWithHistory(25, now, new Date(now - 60_000));
+  await db.models.Job.collection.updateOne({ _id: within }, { $set: { recordCount: 10 } });
+  await db.models.Job.collection.updateOne({ _id: beyond }, { $set: { recordCount: 25 } });
+
+  // `within` is skipped unread (its 25 stored records stay: nothing read them), `beyond` is trimmed.
+  expect(await retention.run(now)).toMatchObject({ deletedByCount: 15, jobsChecked: 1, jobsSkipped: 1 });
+  expect(await db.models.Execution.countDocuments({ jobId: within })).toBe(25);
+  expect(await db.models.Execution.countDocuments({ jobId: beyond })).toBe(10);
+
+  // Past the limit, `within` is read like any other job.
+  await db.models.Job.collection.updateOne({ _id: within }, { $set: { recordCount: 11, lastRunAt: new Date(now + 1000) } });
+  expect(await retention.run(now + 60_000)).toMatchObject({ deletedByCount: 15, jobsChecked: 1 });
+  expect(await db.models.Execution.countDocuments({ jobId: within })).toBe(10);
+});
+
 it('a pass stopped by its signal ends before the next job and leaves that work to the next pass', async () => {
   const now = Date.now();
   const busy = await jobWithHistory(12, now, new Date(now - 60_000));
