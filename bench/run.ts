@@ -17,7 +17,7 @@ import { createFigures, measureCreateRep, measureList } from './measure/api';
 import { measureBaseline, measureBaselineSchedulers } from './measure/baseline';
 import { measureOnce } from './measure/once';
 import { measureStore } from './measure/store';
-import { measureLatenessRep, measureSchedulersRep, timingFigures } from './measure/timing';
+import { measureLatenessRep, measureSchedulers, timingFigures } from './measure/timing';
 import { measureTockRun, type TockRunFigures } from './measure/tock-run';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -163,9 +163,9 @@ async function main(): Promise<void> {
   }
   if (want('timing')) await settleStore(servers, log, 'the raw BullMQ schedulers');
   const rawSchedulers = want('timing') ? [await measureBaselineSchedulers(ctx, PLAN.rawSchedulers)] : [];
-  for (let rep = 0; rep < (want('timing') ? PLAN.slowReps : 0); rep++) {
-    const c = await startTock(ctx, `sched${rep + 1}`, { worker: true });
-    sched.push(await measureSchedulersRep(ctx, c, PLAN.schedulers));
+  if (want('timing')) {
+    const c = await startTock(ctx, 'sched', { worker: true });
+    sched.push(...(await measureSchedulers(ctx, c, { ...PLAN.schedulers, windows: PLAN.slowReps })));
     await c.stop();
   }
   const timing = timingFigures(late, sched);
