@@ -6,7 +6,7 @@ import { paced } from '../lib/http';
 import { BenchWorker } from '../lib/processes';
 import { sleep, until } from '../lib/stats';
 import { cpuPerOp, cpuSnapshot, type Role } from '../lib/cpu';
-import { cpuAtBest, searchRate, type StepResult } from './sustained';
+import { cpuAtBest, quiesce, searchRate, type StepResult } from './sustained';
 
 /**
  * The options JobQueue.jobOptions gives a definition with the default retry policy (literal: no Tock
@@ -51,6 +51,7 @@ export async function startRawBullmq(ctx: BenchContext, prefix: string): Promise
     worker,
     queue,
     async step(rate, ms) {
+      await quiesce(queue);
       await worker.stats(true);
       const before = cpuSnapshot(roles);
       const r = await paced(

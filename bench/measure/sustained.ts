@@ -1,4 +1,6 @@
+import type { Queue } from 'bullmq';
 import type { BenchContext } from '../lib/context';
+import { until } from '../lib/stats';
 
 export interface StepResult {
   rate: number;
@@ -7,6 +9,22 @@ export interface StepResult {
   lagP99: number | null;
   /** CPU per execution during the step's sends, in µs, by process and in all (`total`). */
   cpu?: Record<string, number> | null;
+}
+
+/**
+ * Before a step: waits (at most 30 s) until the queue holds nothing waiting or running and `idle`
+ * says the rest is done too, so that a step does not inherit the backlog of a failed step before
+ * it (which made the first step of a repetition fail at rates that the steps after it held).
+ */
+export async function quiesce(queue: Queue, idle: () => Promise<boolean> = async () => true): Promise<boolean> {
+  return until(
+    async () => {
+      const c = await queue.getJobCounts('wait', 'active', 'prioritized', 'waiting-children');
+      return Object.values(c).every((n) => n === 0) && (await idle());
+    },
+    30_000,
+    100,
+  );
 }
 
 /** CPU per execution at the highest step each repetition held (null where none was). */

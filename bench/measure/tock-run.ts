@@ -9,7 +9,7 @@ import { settleStore, storeRoles } from '../lib/servers';
 import { paced, request } from '../lib/http';
 import { sleep, until } from '../lib/stats';
 import { createMany, noopJob, type TockCluster } from '../lib/tock';
-import { cpuAtBest, searchRate, type StepResult } from './sustained';
+import { cpuAtBest, quiesce, searchRate, type StepResult } from './sustained';
 
 export interface TockRunFigures {
   drain: Figure;
@@ -103,6 +103,7 @@ export async function measureTockRun(
     ...storeRoles(ctx.servers),
   ];
   const step = async (rate: number): Promise<StepResult> => {
+    await quiesce(c.queue, async () => (await worker.stats()).pendingRecords === 0);
     await worker.stats(true);
     // The same bound on requests in flight as the baseline's sends; the API must also answer with p99 < 1 s.
     const before = cpuSnapshot(roles);
