@@ -14,7 +14,7 @@ export interface StepResult {
 /**
  * Before a step: waits (at most 30 s) until the queue holds nothing waiting or running and `idle`
  * says the rest is done too, so that a step does not inherit the backlog of a failed step before
- * it (which made the first step of a repetition fail at rates that the steps after it held).
+ * it.
  */
 export async function quiesce(queue: Queue, idle: () => Promise<boolean> = async () => true): Promise<boolean> {
   return until(

@@ -163,10 +163,10 @@ export async function measureTockRun(
   }, 2000);
   const load = await paced(rate, o.rssMs, trigger, 2000).finally(() => clearInterval(sampler));
   // The first fifth is the warm-up. The rest is split into halves of two minutes and their means
-  // compared: RSS saw-tooths with the heap (a major GC every 40-60 s at this load), so a mean over
-  // several periods is stable where the median of a one-minute fifth follows the phase of the
-  // saw-tooth (it read -4.0 % and +10.0 % in two runs of the same code; the halves' means moved
-  // -1.7 % and 0.0 % on the same samples). The fifths' comparison stays in the details.
+  // compared: RSS saw-tooths with the heap (a major GC every 40-60 s at this load), and a mean over
+  // several periods follows the saw-tooth's phase less than the median of a one-minute fifth (the
+  // fifths read -4.0 % and +10.0 % in two runs of the same code, the halves' means -1.7 % and 0.0 %
+  // on the same samples). The fifths' comparison stays in the details.
   const warm = Math.max(1, Math.floor(samples.length / 5));
   const half = Math.floor((samples.length - warm) / 2);
   const firstHalf = samples.slice(warm, warm + half);
