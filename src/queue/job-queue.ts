@@ -184,8 +184,27 @@ export class JobQueue {
   /** One run outside the schedule (manual trigger or dead-letter retry), under a fresh run id. */
   enqueueRun(def: JobDefinition, runId: string, trigger: Trigger): Promise<void> {
     return this.guard('enqueue', async () => {
-      await this.queue.add('run', { d: def.id, v: def.version, t: trigger }, { ...this.jobOptions(def), jobId: runId });
+      const run = this.runJob(def, runId, trigger);
+      await this.queue.add(run.name, run.data, run.opts);
     });
+  }
+
+  /**
+   * Many runs outside the schedule in one BullMQ `addBulk` (one MULTI transaction, one round trip):
+   * every run is queued or, when Redis fails, none is.
+   */
+  enqueueRuns(runs: { def: JobDefinition; runId: string }[], trigger: Trigger): Promise<void> {
+    return this.guard('enqueue', async () => {
+      await this.queue.addBulk(runs.map(({ def, runId }) => this.runJob(def, runId, trigger)));
+    });
+  }
+
+  private runJob(def: JobDefinition, runId: string, trigger: Trigger) {
+    return {
+      name: 'run',
+      data: { d: def.id, v: def.version, t: trigger } satisfies RunData,
+      opts: { ...this.jobOptions(def), jobId: runId },
+    };
   }
 
   /** Every Job Scheduler in Redis, with the settings the reconciler compares. */

@@ -28,6 +28,12 @@ export interface RunAccepted {
   runId: string;
 }
 
+/** One item of triggerMany: the queued run, or why none was queued for it. */
+export type TriggerOutcome = { index: number; run: RunAccepted; error?: undefined } | { index: number; error: AppError; run?: undefined };
+
+/** Definitions a batch of triggers reads from the store at once (those not in the cache). */
+const TRIGGER_READS_IN_FLIGHT = 16;
+
 /** One item of createMany: the created definition, or why it was not created. */
 export type CreateOutcome = { index: number; job: JobDefinition; error?: undefined } | { index: number; error: AppError; job?: undefined };
 
@@ -319,6 +325,41 @@ export class JobService {
     const runId = newRunId(def.id, 'm');
     await this.deps.queue.enqueueRun(def, runId, 'manual');
     return { jobId: def.id, runId };
+  }
+
+  /**
+   * A manual run of each listed job (an id may repeat: one run per occurrence), queued with one
+   * BullMQ `addBulk`. An id with no job is answered on its own (404); a store or Redis failure
+   * fails the whole call and queues nothing.
+   */
+  async triggerMany(ids: string[]): Promise<TriggerOutcome[]> {
+    const defs = new Map<string, JobDefinition | null>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += TRIGGER_READS_IN_FLIGHT) {
+      const chunk = unique.slice(i, i + TRIGGER_READS_IN_FLIGHT);
+      const found = await Promise.all(chunk.map((id) => this.findForTrigger(id)));
+      chunk.forEach((id, k) => defs.set(id, found[k]!));
+    }
+    const outcomes: TriggerOutcome[] = [];
+    const runs: { def: JobDefinition; runId: string }[] = [];
+    ids.forEach((id, index) => {
+      const def = defs.get(id);
+      if (!def) {
+        outcomes.push({ index, error: new NotFoundError(`Job ${id} does not exist`) });
+        return;
+      }
+      const run = { def, runId: newRunId(def.id, 'm') };
+      runs.push(run);
+      outcomes.push({ index, run: { jobId: def.id, runId: run.runId } });
+    });
+    if (runs.length > 0) await this.deps.queue.enqueueRuns(runs, 'manual');
+    return outcomes;
+  }
+
+  /** The definition to trigger: from the cache when there is one, else read; null when there is no such job. */
+  private async findForTrigger(id: string): Promise<JobDefinition | null> {
+    if (this.deps.definitions) return (await this.deps.definitions.get(id, 0))?.def ?? null;
+    return this.deps.jobs.findById(id);
   }
 }
 

@@ -13,6 +13,8 @@ export const MAX_BATCH = 1000;
 
 const BatchEnvelope = z.strictObject({ jobs: z.array(z.unknown()).min(1).max(MAX_BATCH) });
 
+const TriggerEnvelope = z.strictObject({ jobIds: z.array(z.string().min(1).max(100)).min(1).max(MAX_BATCH) });
+
 export type BatchResult =
   { index: number; status: 201; job: ReturnType<typeof jobResource> } | { index: number; status: number; problem: Problem };
 
@@ -65,6 +67,25 @@ export function addBatchRoute(
     results.sort((a, b) => a.index - b.index);
     if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
     ctx.status = results.every((r) => r.status === 201) ? 201 : 207;
+    ctx.body = { results };
+  });
+}
+
+/**
+ * POST /jobs/trigger: a manual run of each listed job (up to 1,000 ids, repeats allowed), queued
+ * with one BullMQ `addBulk`, answered per item (202 with the run, or 404). 202 when every run was
+ * queued, 207 otherwise.
+ */
+export function addBatchTriggerRoute(router: Router, deps: { jobs: JobService }): void {
+  router.post('/jobs/trigger', async (ctx) => {
+    const parsed = TriggerEnvelope.safeParse(requestBody(ctx));
+    if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrors(parsed.error));
+    const results = (await deps.jobs.triggerMany(parsed.data.jobIds)).map((o) => {
+      if (o.run) return { index: o.index, status: 202, ...o.run };
+      const p = problemOf(o.error)!.problem;
+      return { index: o.index, status: p.status, problem: p };
+    });
+    ctx.status = results.every((r) => r.status === 202) ? 202 : 207;
     ctx.body = { results };
   });
 }

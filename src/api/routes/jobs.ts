@@ -11,7 +11,7 @@ import type { JobService } from '../../services/job-service';
 import { idempotency } from '../middleware/idempotency';
 import { body, query } from '../middleware/validate';
 import { etag, executionResource, jobResource } from '../serializers';
-import { addBatchRoute } from './jobs-batch';
+import { addBatchRoute, addBatchTriggerRoute } from './jobs-batch';
 
 export const Limit = z.coerce.number().int().min(1).max(100).default(20);
 export const Cursor = z.string().min(1).max(1000).optional();
@@ -56,6 +56,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   const CreateJob = createJobSchema(deps.registry);
   const PatchJob = patchJobSchema(deps.registry);
   addBatchRoute(router, deps, CreateJob, idempotency(deps.idempotency, 'POST /jobs/batch', deps.logger));
+  addBatchTriggerRoute(router, deps);
 
   const sendJob = (ctx: Context, def: Parameters<typeof jobResource>[0], status = 200) => {
     ctx.status = status;
