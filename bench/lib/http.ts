@@ -69,13 +69,16 @@ export interface PacedResult {
 
 /**
  * Fires `op` at `rate` per second for `durationMs` (on a 5 ms tick, open loop: a slow answer does
- * not slow the sender down), then waits for the stragglers.
+ * not slow the sender down), then waits for the stragglers. With `batch` > 1 the items due in a
+ * tick go out as one call of `op(first, n)` (at most `batch` items); `sent`, `ok`, `errors` and
+ * `skipped` count items, latencies are per call. `maxInFlight` bounds the items in flight.
  */
 export async function paced(
   rate: number,
   durationMs: number,
-  op: (i: number) => Promise<{ ok: boolean; ms: number; error?: string }>,
+  op: (i: number, n: number) => Promise<{ ok: boolean; ms: number; error?: string }>,
   maxInFlight = 1000,
+  batch = 1,
 ): Promise<PacedResult> {
   const latencies: number[] = [];
   let sent = 0;
@@ -89,28 +92,30 @@ export async function paced(
   while (performance.now() - t0 < durationMs) {
     const due = Math.floor((rate * (performance.now() - t0)) / 1000);
     while (sent + skipped < due) {
-      if (inFlight >= maxInFlight) {
-        skipped++;
-        continue;
+      const n = Math.min(batch, due - sent - skipped, maxInFlight - inFlight);
+      if (n <= 0) {
+        skipped += due - sent - skipped;
+        break;
       }
-      const i = sent++;
-      inFlight++;
-      const p: Promise<void> = op(i).then(
+      const i = sent;
+      sent += n;
+      inFlight += n;
+      const p: Promise<void> = op(i, n).then(
         (r) => {
           latencies.push(r.ms);
-          if (r.ok) ok++;
+          if (r.ok) ok += n;
           else {
-            errors++;
+            errors += n;
             firstError ??= r.error;
           }
         },
         (err: unknown) => {
-          errors++;
+          errors += n;
           firstError ??= String(err);
         },
       );
       const tracked = p.finally(() => {
-        inFlight--;
+        inFlight -= n;
         pending.delete(tracked);
       });
       pending.add(tracked);

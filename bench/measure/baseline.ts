@@ -18,11 +18,15 @@ export const BASELINE_JOB_OPTIONS: JobsOptions = {
   backoff: { type: 'exponential', delay: 1000 },
 };
 
+/** At most this many runs per add of a sustained step's tick (POST /jobs/trigger takes up to 1,000 ids). */
+export const TICK_BATCH = 1000;
+
 const data = (i: number) => ({ d: `0000000000000000000000${String(i % 20).padStart(2, '0')}`, v: 1, t: 'manual' });
 const runId = () => `baseline-m-${randomBytes(6).toString('hex')}`;
 
 export interface BaselineFigures {
   drain: Figure;
+  /** The runs due in each 5 ms tick added together (`addBulk`), as Tock's producers send them to POST /jobs/trigger. */
   sustained: Figure;
   /** CPU per job (µs, by process) at the highest rate each repetition held. */
   cpuAtSustained: (Record<string, number> | null)[];
@@ -32,8 +36,11 @@ export interface BaselineFigures {
 export interface RawBullmq {
   worker: BenchWorker;
   queue: Queue;
-  /** One step of the sustained search: `queue.add` at `rate` for `ms`, judged like Tock's steps. */
-  step(rate: number, ms: number): Promise<StepResult>;
+  /**
+   * One step of the sustained search: runs added at `rate` for `ms`, judged like Tock's steps; with
+   * `batch` > 1 the runs due in a 5 ms tick are one `addBulk` (at most `batch`), else one `queue.add` each.
+   */
+  step(rate: number, ms: number, batch?: number): Promise<StepResult>;
   close(): Promise<void>;
 }
 
@@ -50,19 +57,24 @@ export async function startRawBullmq(ctx: BenchContext, prefix: string): Promise
   return {
     worker,
     queue,
-    async step(rate, ms) {
+    async step(rate, ms, batch = 1) {
       await quiesce(queue);
       await worker.stats(true);
       const before = cpuSnapshot(roles);
       const r = await paced(
         rate,
         ms,
-        async () => {
+        async (_i, n) => {
           const t0 = performance.now();
-          await queue.add('run', data(0), { ...BASELINE_JOB_OPTIONS, jobId: runId() });
+          if (batch > 1)
+            await queue.addBulk(
+              Array.from({ length: n }, () => ({ name: 'run', data: data(0), opts: { ...BASELINE_JOB_OPTIONS, jobId: runId() } })),
+            );
+          else await queue.add('run', data(0), { ...BASELINE_JOB_OPTIONS, jobId: runId() });
           return { ok: true, ms: performance.now() - t0 };
         },
         2000,
+        batch,
       );
       const cpu = cpuPerOp(before, cpuSnapshot(roles), r.ok);
       const caughtUp = await until(async () => (await worker.stats()).completed >= r.ok, 3000, 50);
@@ -99,10 +111,12 @@ export async function measureBaseline(
       ctx.log(`  baseline drain rep ${rep + 1}: ${ms === null ? 'timed out' : `${Math.round(drain[rep]!)} jobs/s`}`);
     }
     const first = Math.max(1000, Math.round(0.4 * (figure(drain).median ?? 5000)));
-    const sustained = await searchRate(ctx, 'baseline sustained', o.sustainedReps, first, (rate) => raw.step(rate, o.stepMs));
+    const sustained = await searchRate(ctx, 'baseline sustained (addBulk per tick)', o.sustainedReps, first, (rate) =>
+      raw.step(rate, o.stepMs, TICK_BATCH),
+    );
     return {
       drain: figure(drain),
-      sustained: figure(sustained.values, { steps: sustained.steps }),
+      sustained: figure(sustained.values, { steps: sustained.steps, via: 'addBulk of the runs due in each 5 ms tick' }),
       cpuAtSustained: cpuAtBest(sustained.steps),
     };
   } finally {

@@ -36,9 +36,9 @@ export function cpuAtBest(steps: StepResult[][]): (Record<string, number> | null
 }
 
 /**
- * The highest rate held: climbs by `factor` from `start` until a step fails, the previous one is
- * the answer. Each repetition after the first starts just below the previous answer with finer
- * steps.
+ * The highest rate held: climbs by `factor` (1.5 unless given) from `first` until a step fails,
+ * the previous one is the answer. Each repetition after the first starts at the previous answer
+ * and climbs by 1.15, at most 3 steps (a step that fails first steps down instead).
  */
 export async function searchRate(
   ctx: BenchContext,
@@ -46,16 +46,17 @@ export async function searchRate(
   reps: number,
   first: number,
   step: (rate: number) => Promise<StepResult>,
+  firstFactor = 1.5,
 ): Promise<{ values: (number | null)[]; steps: StepResult[][] }> {
   const values: (number | null)[] = [];
   const allSteps: StepResult[][] = [];
   let start = first;
-  let factor = 1.5;
+  let factor = firstFactor;
   for (let rep = 0; rep < reps; rep++) {
     const steps: StepResult[] = [];
     let rate = start;
     let best: number | null = null;
-    for (let i = 0; i < (rep === 0 ? 12 : 4); i++) {
+    for (let i = 0; i < (rep === 0 ? 12 : 3); i++) {
       const r = await step(Math.round(rate));
       steps.push(r);
       const cpu = r.cpu ? `; ${r.cpu.total} µs of CPU per execution` : '';
@@ -70,7 +71,7 @@ export async function searchRate(
     values.push(best);
     allSteps.push(steps);
     if (best !== null) {
-      start = best / 1.1;
+      start = best;
       factor = 1.15;
     }
   }

@@ -26,7 +26,8 @@ export async function measureLatenessRep(
   const runAt = new Map(ids.map((id, i) => [id, due[i]!]));
   await sleep(Math.max(0, due[due.length - 1]! + 2000 - Date.now()));
   await c.worker!.call('flush');
-  const rows = await c.db.models.Execution.find({}, { jobId: 1, startedAt: 1 }).lean<RecordRow[]>();
+  // The repetitions share a deployment: only this repetition's records.
+  const rows = await c.db.models.Execution.find({ jobId: { $in: ids } }, { jobId: 1, startedAt: 1 }).lean<RecordRow[]>();
   const lateness = rows.map((r) => r.startedAt.getTime() - runAt.get(r.jobId.toHexString())!).filter((x) => Number.isFinite(x));
   const early = lateness.filter((x) => x < 0).length;
   const missing = o.n - new Set(rows.map((r) => r.jobId.toHexString())).size;
