@@ -319,9 +319,8 @@ export class JobService {
   }
 
   async trigger(id: string): Promise<RunAccepted> {
-    const cached = this.deps.definitions ? await this.deps.definitions.get(id, 0) : undefined;
-    if (cached === null) throw new NotFoundError(`Job ${id} does not exist`);
-    const def = cached?.def ?? (await this.get(id));
+    const def = await this.findForTrigger(id);
+    if (!def) throw new NotFoundError(`Job ${id} does not exist`);
     const runId = newRunId(def.id, 'm');
     await this.deps.queue.enqueueRun(def, runId, 'manual');
     return { jobId: def.id, runId };
