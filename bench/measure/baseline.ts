@@ -37,10 +37,10 @@ export interface RawBullmq {
   worker: BenchWorker;
   queue: Queue;
   /**
-   * One step of the sustained search: runs added at `rate` for `ms`, judged like Tock's steps; with
-   * `batch` > 1 the runs due in a 5 ms tick are one `addBulk` (at most `batch`), else one `queue.add` each.
+   * One step of the sustained search: runs added at `rate` for `ms`, the runs due in each 5 ms tick
+   * with one `addBulk` (at most TICK_BATCH), judged like Tock's steps.
    */
-  step(rate: number, ms: number, batch?: number): Promise<StepResult>;
+  step(rate: number, ms: number): Promise<StepResult>;
   close(): Promise<void>;
 }
 
@@ -57,7 +57,7 @@ export async function startRawBullmq(ctx: BenchContext, prefix: string): Promise
   return {
     worker,
     queue,
-    async step(rate, ms, batch = 1) {
+    async step(rate, ms) {
       await quiesce(queue);
       await worker.stats(true);
       const before = cpuSnapshot(roles);
@@ -66,15 +66,13 @@ export async function startRawBullmq(ctx: BenchContext, prefix: string): Promise
         ms,
         async (_i, n) => {
           const t0 = performance.now();
-          if (batch > 1)
-            await queue.addBulk(
-              Array.from({ length: n }, () => ({ name: 'run', data: data(0), opts: { ...BASELINE_JOB_OPTIONS, jobId: runId() } })),
-            );
-          else await queue.add('run', data(0), { ...BASELINE_JOB_OPTIONS, jobId: runId() });
+          await queue.addBulk(
+            Array.from({ length: n }, () => ({ name: 'run', data: data(0), opts: { ...BASELINE_JOB_OPTIONS, jobId: runId() } })),
+          );
           return { ok: true, ms: performance.now() - t0 };
         },
         2000,
-        batch,
+        TICK_BATCH,
       );
       const cpu = cpuPerOp(before, cpuSnapshot(roles), r.ok);
       const caughtUp = await until(async () => (await worker.stats()).completed >= r.ok, 3000, 50);
@@ -112,7 +110,7 @@ export async function measureBaseline(
     }
     const first = Math.max(1000, Math.round(0.4 * (figure(drain).median ?? 5000)));
     const sustained = await searchRate(ctx, 'baseline sustained (addBulk per tick)', o.sustainedReps, first, (rate) =>
-      raw.step(rate, o.stepMs, TICK_BATCH),
+      raw.step(rate, o.stepMs),
     );
     return {
       drain: figure(drain),

@@ -114,7 +114,7 @@ export async function measureTockRun(
     await worker.stats(true);
     // The same bound on requests in flight as the baseline's sends; the API must also answer with p99 < 1 s.
     const before = cpuSnapshot(roles);
-    const r = batch > 1 ? await paced(rate, o.stepMs, triggerMany, 2000, batch) : await paced(rate, o.stepMs, trigger, 2000);
+    const r = await paced(rate, o.stepMs, batch > 1 ? triggerMany : trigger, 2000, batch);
     const cpu = cpuPerOp(before, cpuSnapshot(roles), r.ok);
     const caughtUp = await until(
       async () => {
