@@ -59,11 +59,23 @@ export async function startTock(ctx: BenchContext, name: string, opts: { worker:
       await api.stop();
       await queue.close();
       redis.disconnect();
+      await dropPhaseDatabase(ctx, db, name);
       await db.close();
       unregisterDb();
       if (Date.now() - t0 > 3000) ctx.log(`  (stopping ${name} took ${Date.now() - t0} ms, the worker ${t1 - t0} ms)`);
     },
   };
+}
+
+/**
+ * Drops a finished phase's database, so that its tables (hundreds of thousands of records after the
+ * long phases, never vacuumed: this PostgreSQL runs without autovacuum) and their dirty buffers do
+ * not weigh on the phases after it.
+ */
+export async function dropPhaseDatabase(ctx: BenchContext, db: Database, name: string): Promise<void> {
+  const t0 = Date.now();
+  await db.conn.db!.dropDatabase().catch((err: unknown) => ctx.log(`  (dropping the database of ${name} failed: ${String(err)})`));
+  if (Date.now() - t0 > 1000) ctx.log(`  (dropping the database of ${name} took ${Date.now() - t0} ms)`);
 }
 
 export function noopJob(name: string, runAt: Date): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { connectDatabase } from '../../src/persistence/mongo';
 import { figure, type BenchContext, type Figure } from '../lib/context';
 import { paced } from '../lib/http';
 import { mongoUrl } from '../lib/servers';
+import { dropPhaseDatabase } from '../lib/tock';
 
 /** An execution record as RunProcessor hands it to the history writer after a no-op run. */
 export function noopRecord(defId: string, i: number): ExecutionRecord {
@@ -147,6 +148,7 @@ export async function measureStore(ctx: BenchContext, reps: number, records: num
       );
     }
   } finally {
+    await dropPhaseDatabase(ctx, db, 'the store phase');
     await db.close();
   }
   return {
