@@ -42,6 +42,20 @@ const MONGO_UNAVAILABLE_NAMES = new Set([
 ]);
 /** Server codes for a server that is shutting down or not (yet) able to serve. */
 const MONGO_UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+/**
+ * Node socket errors: the driver sometimes hands one on as is (a write to a socket the server has
+ * just closed fails with EPIPE), with its code copied onto the Mongo error that wraps it.
+ */
+const SOCKET_ERROR_CODES = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ENOTCONN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 /** Mongoose's own wording when the connection is not usable (bufferCommands is off). */
 const MONGOOSE_UNAVAILABLE = /before initial connection|buffering timed out|connection .*closed|client must be connected/i;
 
@@ -52,6 +66,7 @@ export function isMongoUnavailable(err: unknown): boolean {
     const name = String(e.name ?? '');
     if (MONGO_UNAVAILABLE_NAMES.has(name)) return true;
     if (name === 'MongoServerError' && typeof e.code === 'number' && MONGO_UNAVAILABLE_CODES.has(e.code)) return true;
+    if (name.startsWith('Mongo') && typeof e.code === 'string' && SOCKET_ERROR_CODES.has(e.code)) return true;
     if (name === 'MongooseError' && MONGOOSE_UNAVAILABLE.test(String(e.message ?? ''))) return true;
     // MongoBulkWriteError keeps the network error that ended the batch under errorResponse.
     e = (e.cause ?? (e as { errorResponse?: unknown }).errorResponse) as typeof e;
