@@ -1,11 +1,11 @@
-import { isMongoUnavailable, problemOf } from '../../src/api/middleware/problem';
+import { isConnectionError, isMongoUnavailable, problemOf } from '../../src/api/middleware/problem';
 
 /** Builds an error of the given name the way the driver and mongoose shape theirs. */
 const error = (name: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name }, extra);
 
 describe('isMongoUnavailable', () => {
   // The shapes below are what an unordered insertMany threw against a FerretDB stopped just before it.
-  const epipe = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' });
+  const epipe = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE', syscall: 'write' });
   it.each([
     [
       'a bulk write ended by a socket the server closed (EPIPE)',
@@ -29,9 +29,28 @@ describe('isMongoUnavailable', () => {
 
   it.each([
     ['a duplicate key', error('MongoServerError', 'E11000 duplicate key error', { code: 11000 })],
-    ['a socket error that is not the driver’s', epipe],
+    ['a bare socket error, which does not say whose it was', epipe],
     ['a plain error', new Error('boom')],
   ])('is false for %s', (_what, err) => {
     expect(isMongoUnavailable(err)).toBe(false);
+  });
+});
+
+describe('a bare socket error', () => {
+  // The driver's socket write, when the socket has just been ended, rejects with Node's own error.
+  const epipe = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE', syscall: 'write' });
+
+  it('answers 503 problem+json with Retry-After, naming both services it may have come from', () => {
+    expect(isConnectionError(epipe)).toBe(true);
+    expect(problemOf(epipe)).toEqual({
+      problem: expect.objectContaining({ status: 503, detail: 'A connection to MongoDB or Redis failed' }),
+      retryAfter: 5,
+    });
+  });
+
+  it('is not taken for an error that only carries a code like it', () => {
+    const err = Object.assign(new Error('an application error with a code of its own'), { code: 'ECONNRESET' });
+    expect(isConnectionError(err)).toBe(false);
+    expect(problemOf(err)).toBeNull();
   });
 });

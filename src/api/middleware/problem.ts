@@ -43,8 +43,9 @@ const MONGO_UNAVAILABLE_NAMES = new Set([
 /** Server codes for a server that is shutting down or not (yet) able to serve. */
 const MONGO_UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 /**
- * Node socket errors: the driver sometimes hands one on as is (a write to a socket the server has
- * just closed fails with EPIPE), with its code copied onto the Mongo error that wraps it.
+ * Node socket errors. The MongoDB driver sometimes hands one on as is (a write to a socket the
+ * server has just closed fails with EPIPE), bare or with its code copied onto a Mongo error that
+ * wraps it.
  */
 const SOCKET_ERROR_CODES = new Set([
   'EPIPE',
@@ -74,6 +75,16 @@ export function isMongoUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** True when `err` (or an error in its `cause` chain) is a Node socket error: a connection failed. */
+export function isConnectionError(err: unknown): boolean {
+  for (let e = err as { code?: unknown; syscall?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (typeof e !== 'object') return false;
+    if (typeof e.syscall === 'string' && typeof e.code === 'string' && SOCKET_ERROR_CODES.has(e.code)) return true;
+    e = (e.cause ?? (e as { errorResponse?: unknown }).errorResponse) as typeof e;
+  }
+  return false;
+}
+
 function problemType(code: string): string {
   return `https://tock.dev/problems/${code}`;
 }
@@ -94,6 +105,10 @@ export function problemOf(raw: unknown): { problem: Problem; retryAfter?: number
   if (err instanceof UnavailableError) return { problem: problem(503, err.code, err.message), retryAfter: err.retryAfterSeconds };
   if (err instanceof AppError) return { problem: problem(err.status, err.code, err.message, (err as { errors?: FieldError[] }).errors) };
   if (isMongoUnavailable(err)) return { problem: problem(503, 'unavailable', 'MongoDB is unavailable'), retryAfter: 5 };
+  // A bare socket error does not say whose connection it was.
+  if (isConnectionError(err)) {
+    return { problem: problem(503, 'unavailable', 'A connection to MongoDB or Redis failed'), retryAfter: 5 };
+  }
   // koa-body and Koa's own http-errors: malformed JSON, too large, wrong encoding.
   if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
     if (err.status === 413) return { problem: problem(413, 'too-large', `The request body is larger than ${BODY_LIMIT_TEXT}`) };
