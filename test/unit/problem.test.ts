@@ -3,9 +3,11 @@ import { isConnectionError, isMongoUnavailable, problemOf } from '../../src/api/
 /** Builds an error of the given name the way the driver and mongoose shape theirs. */
 const error = (name: string, message: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(message), { name }, extra);
 
+/** Node's own error, which the driver's socket write rejects with when the server has just closed the socket. */
+const epipe = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE', syscall: 'write' });
+
 describe('isMongoUnavailable', () => {
   // The shapes below are what an unordered insertMany threw against a FerretDB stopped just before it.
-  const epipe = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE', syscall: 'write' });
   it.each([
     [
       'a bulk write ended by a socket the server closed (EPIPE)',
@@ -37,9 +39,6 @@ describe('isMongoUnavailable', () => {
 });
 
 describe('a bare socket error', () => {
-  // The driver's socket write, when the socket has just been ended, rejects with Node's own error.
-  const epipe = Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE', syscall: 'write' });
-
   it('answers 503 problem+json with Retry-After, naming both services it may have come from', () => {
     expect(isConnectionError(epipe)).toBe(true);
     expect(problemOf(epipe)).toEqual({
