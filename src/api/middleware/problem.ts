@@ -60,27 +60,36 @@ const SOCKET_ERROR_CODES = new Set([
 /** Mongoose's own wording when the connection is not usable (bufferCommands is off). */
 const MONGOOSE_UNAVAILABLE = /before initial connection|buffering timed out|connection .*closed|client must be connected/i;
 
-/** True when `err` (or an error in its `cause` chain) says MongoDB is unreachable. */
+type ChainedError = { name?: unknown; code?: unknown; message?: unknown; syscall?: unknown; cause?: unknown; errorResponse?: unknown };
+
+/**
+ * `err` and the errors behind it, at most five: each error's `cause`, or the `errorResponse` under
+ * which MongoBulkWriteError keeps the network error that ended the batch.
+ */
+function* errorChain(err: unknown): Generator<ChainedError> {
+  for (let e = err, i = 0; e !== null && typeof e === 'object' && i < 5; i++) {
+    const c = e as ChainedError;
+    yield c;
+    e = c.cause ?? c.errorResponse;
+  }
+}
+
+/** True when `err` (or an error behind it) says MongoDB is unreachable. */
 export function isMongoUnavailable(err: unknown): boolean {
-  for (let e = err as { name?: string; code?: unknown; message?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (typeof e !== 'object') return false;
+  for (const e of errorChain(err)) {
     const name = String(e.name ?? '');
     if (MONGO_UNAVAILABLE_NAMES.has(name)) return true;
     if (name === 'MongoServerError' && typeof e.code === 'number' && MONGO_UNAVAILABLE_CODES.has(e.code)) return true;
     if (name.startsWith('Mongo') && typeof e.code === 'string' && SOCKET_ERROR_CODES.has(e.code)) return true;
     if (name === 'MongooseError' && MONGOOSE_UNAVAILABLE.test(String(e.message ?? ''))) return true;
-    // MongoBulkWriteError keeps the network error that ended the batch under errorResponse.
-    e = (e.cause ?? (e as { errorResponse?: unknown }).errorResponse) as typeof e;
   }
   return false;
 }
 
-/** True when `err` (or an error in its `cause` chain) is a Node socket error: a connection failed. */
+/** True when `err` (or an error behind it) is a Node socket error: a connection failed. */
 export function isConnectionError(err: unknown): boolean {
-  for (let e = err as { code?: unknown; syscall?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
-    if (typeof e !== 'object') return false;
+  for (const e of errorChain(err)) {
     if (typeof e.syscall === 'string' && typeof e.code === 'string' && SOCKET_ERROR_CODES.has(e.code)) return true;
-    e = (e.cause ?? (e as { errorResponse?: unknown }).errorResponse) as typeof e;
   }
   return false;
 }
