@@ -13,9 +13,12 @@ export interface RunOutcome {
   finishedRun: boolean;
   failed: boolean;
   status: ExecutionStatus;
-  at: Date;
+  /** When the run started: the definition's lastRunAt, which never moves backwards. */
+  startedAt: Date;
   /** Set for one-time runs that end their definition, or repeats that ran out. */
   finalStatus?: JobStatus;
+  /** The status the definition must still have for finalStatus to apply (default `scheduled`). */
+  fromStatus?: JobStatus;
   /** The next slot; null when nothing more will run; undefined to leave unchanged. */
   nextRunAt?: Date | null;
 }
@@ -29,6 +32,7 @@ interface Pending {
   lastRunAt: Date;
   lastExecutionStatus: ExecutionStatus;
   finalStatus?: JobStatus;
+  fromStatus?: JobStatus;
   nextRunAt?: Date | null;
 }
 
@@ -87,24 +91,17 @@ export class RunStatsCoalescer {
         runs: o.finishedRun ? 1 : 0,
         failures: o.failed ? 1 : 0,
         records,
-        lastRunAt: o.at,
+        lastRunAt: o.startedAt,
         lastExecutionStatus: o.status,
         finalStatus: o.finalStatus,
-        nextRunAt: o.nextRunAt,
+        fromStatus: o.finalStatus ? o.fromStatus : undefined,
+        nextRunAt: o.finalStatus ? null : o.nextRunAt,
       });
     } else {
       p.runs += o.finishedRun ? 1 : 0;
       p.failures += o.failed ? 1 : 0;
       p.records += records;
-      if (o.at >= p.lastRunAt) {
-        p.lastRunAt = o.at;
-        p.lastExecutionStatus = o.status;
-      }
-      if (o.version >= p.version) {
-        p.version = o.version;
-        if (o.finalStatus) p.finalStatus = o.finalStatus;
-        if (o.nextRunAt !== undefined) p.nextRunAt = o.nextRunAt;
-      }
+      mergeLatest(p, { ...o, lastRunAt: o.startedAt, lastExecutionStatus: o.status });
     }
     if (this.pending.get(o.jobId)!.finalStatus) this.planStatus();
     else this.planCounters();
@@ -214,50 +211,32 @@ export class RunStatsCoalescer {
       this.pending.set(id, p);
       return;
     }
-    // `cur` holds outcomes newer than `p` (recorded while p's update was failing): its latest-wins
-    // fields stay unless it lacks them.
     cur.runs += p.runs;
     cur.failures += p.failures;
     cur.records += p.records;
-    if (p.lastRunAt > cur.lastRunAt) {
-      cur.lastRunAt = p.lastRunAt;
-      cur.lastExecutionStatus = p.lastExecutionStatus;
-    }
-    if (cur.version < p.version) {
-      cur.version = p.version;
-      cur.finalStatus = p.finalStatus ?? cur.finalStatus;
-      cur.nextRunAt = p.nextRunAt !== undefined ? p.nextRunAt : cur.nextRunAt;
-    } else {
-      cur.finalStatus ??= p.finalStatus;
-      if (cur.nextRunAt === undefined) cur.nextRunAt = p.nextRunAt;
-    }
+    mergeLatest(cur, p);
   }
 
   /**
    * One update for definitions whose changes are alike (for instance many one-time jobs that
-   * completed in the same window): a single-statement updateMany over their ids. Sent through the
-   * driver's collection: mongoose's query casting and hooks cost the worker more than the command.
+   * completed in the same window): a single-statement updateMany over their ids, guarded so that
+   * an update that arrives late (another worker's, or a retried flush) never overrides a newer
+   * one: see `updatePlan`. Those the guard does not match get their counters only, with a
+   * lastRunAt that cannot move backwards. Sent through the driver's collection: mongoose's query
+   * casting and hooks cost the worker more than the command.
    */
   private async applyGroup(ids: string[], p: Pending): Promise<void> {
     const jobs = this.models.Job.collection;
     const oids = ids.map(toObjectId).filter((id): id is Types.ObjectId => id !== null);
     if (oids.length === 0) return;
     const _id = oids.length === 1 ? oids[0]! : { $in: oids };
-    const inc = { runCount: p.runs, failureCount: p.failures, recordCount: p.records };
-    const set: Record<string, unknown> = { lastRunAt: p.lastRunAt, lastExecutionStatus: p.lastExecutionStatus };
-    const guarded: Record<string, unknown> = {};
-    if (p.finalStatus) guarded.status = p.finalStatus;
-    if (p.nextRunAt !== undefined) guarded.nextRunAt = p.nextRunAt;
+    const plan = updatePlan(p);
     this.updates++;
-    if (Object.keys(guarded).length > 0) {
-      const res = await jobs.updateMany({ _id, version: p.version }, { $inc: inc, $set: { ...set, ...guarded } });
-      if (res.matchedCount === oids.length) return;
-      // Edited since these runs were scheduled: counters only, for those not at that version.
-      this.updates++;
-      await jobs.updateMany({ _id, version: { $ne: p.version } }, { $inc: inc, $set: set });
-      return;
-    }
-    await jobs.updateMany({ _id }, { $inc: inc, $set: set });
+    const res = await jobs.updateMany({ _id, ...plan.guard }, plan.update);
+    if (res.matchedCount === oids.length) return;
+    this.updates++;
+    const rest = oids.length === 1 ? { _id } : { _id, $nor: [plan.matched] };
+    await jobs.updateMany(rest, { $inc: counters(p), $max: { lastRunAt: p.lastRunAt } });
   }
 
   /** Flushes until nothing is pending or `timeoutMs` passes (MongoDB down); returns how many definitions were left. */
@@ -306,7 +285,7 @@ function groupAlike(batch: Map<string, Pending>): [string[], Pending][] {
   const open = new Map<string, [string[], Pending][]>();
   for (const [id, p] of batch) {
     const nextRunAt = p.nextRunAt === undefined ? 'u' : p.nextRunAt?.getTime();
-    const key = [p.version, p.runs, p.failures, p.records, p.lastExecutionStatus, p.finalStatus, nextRunAt].join('|');
+    const key = [p.version, p.runs, p.failures, p.records, p.lastExecutionStatus, p.finalStatus, p.fromStatus, nextRunAt].join('|');
     const groups = open.get(key) ?? [];
     open.set(key, groups);
     const g = groups[groups.length - 1];
@@ -322,4 +301,67 @@ function groupAlike(batch: Map<string, Pending>): [string[], Pending][] {
     }
   }
   return out;
+}
+
+type Latest = Pick<Pending, 'version' | 'lastRunAt' | 'lastExecutionStatus' | 'finalStatus' | 'fromStatus' | 'nextRunAt'>;
+
+/**
+ * Folds a definition's other outcome into `p`: the newest start sets lastRunAt and the last
+ * status; the newest version's status change and furthest next slot win (a final status ends
+ * the schedule: no next slot).
+ */
+function mergeLatest(p: Latest, o: Latest): void {
+  if (o.lastRunAt > p.lastRunAt) {
+    p.lastRunAt = o.lastRunAt;
+    p.lastExecutionStatus = o.lastExecutionStatus;
+  }
+  if (o.version < p.version) return;
+  if (o.version > p.version) {
+    p.version = o.version;
+    p.finalStatus = undefined;
+    p.fromStatus = undefined;
+    p.nextRunAt = undefined;
+  }
+  if (o.finalStatus && !p.finalStatus) {
+    p.finalStatus = o.finalStatus;
+    p.fromStatus = o.fromStatus;
+  }
+  if (p.finalStatus) p.nextRunAt = null;
+  else if (o.nextRunAt !== undefined && (p.nextRunAt == null || (o.nextRunAt !== null && o.nextRunAt > p.nextRunAt))) {
+    p.nextRunAt = o.nextRunAt;
+  }
+}
+
+function counters(p: Pending) {
+  return { runCount: p.runs, failureCount: p.failures, recordCount: p.records };
+}
+
+/**
+ * The guarded update of one definition (or a group): `guard` is the state it applies to, and
+ * `matched` a filter that the definitions it changed still satisfy afterwards (and those it left
+ * alone do not), so that the fallback for the rest can be one statement too.
+ * - A status change (a one-time run ended, a repeat ran out) applies to the definition at the
+ *   run's version and still in `fromStatus`; it clears nextRunAt.
+ * - Otherwise the run's start becomes lastRunAt (with its status) only if no newer run got
+ *   there first, and a repeating run's next slot only moves nextRunAt forwards, while the
+ *   definition is still scheduled at the run's version.
+ */
+function updatePlan(p: Pending): { guard: object; matched: object; update: object } {
+  const inc = counters(p);
+  if (p.finalStatus) {
+    return {
+      guard: { version: p.version, status: p.fromStatus ?? 'scheduled' },
+      matched: { version: p.version, status: p.finalStatus },
+      update: {
+        $inc: inc,
+        $set: { status: p.finalStatus, nextRunAt: null, lastExecutionStatus: p.lastExecutionStatus },
+        $max: { lastRunAt: p.lastRunAt },
+      },
+    };
+  }
+  const newest = { $or: [{ lastRunAt: null }, { lastRunAt: { $lte: p.lastRunAt } }] };
+  const guard = p.nextRunAt === undefined ? newest : { version: p.version, status: 'scheduled', ...newest };
+  const update: Record<string, object> = { $inc: inc, $set: { lastRunAt: p.lastRunAt, lastExecutionStatus: p.lastExecutionStatus } };
+  if (p.nextRunAt) update.$max = { nextRunAt: p.nextRunAt };
+  return { guard, matched: guard, update };
 }

@@ -7,7 +7,7 @@ import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import type { ExecutionRepository } from '../persistence/execution-repository';
 import type { HistoryWriter } from '../persistence/history-writer';
-import type { RunStatsCoalescer } from '../persistence/run-stats';
+import type { RunOutcome, RunStatsCoalescer } from '../persistence/run-stats';
 import { slotFromJobId, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
@@ -185,8 +185,8 @@ export class RunProcessor {
   }
 
   private skip(job: RunJob, def: JobDefinition, attempt: number, startedAt: Date, reason: ExecutionError) {
-    this.finish(this.baseRecord(job, def, attempt, startedAt), 'skipped', reason, null);
-    this.deps.stats.record(this.outcome(job, def, 'skipped', false, false));
+    const record = this.finish(this.baseRecord(job, def, attempt, startedAt), 'skipped', reason, null);
+    this.deps.stats.record(this.outcome(job, def, record, false, false));
     this.deps.logger.info({ jobId: def.id, runId: job.id, reason: reason.code }, 'occurrence skipped');
     return { skipped: reason.code };
   }
@@ -217,7 +217,7 @@ export class RunProcessor {
       };
       const result = await deadline.race(handler.execute(payload, ctx));
       const done = this.finish(base, 'succeeded', null, result);
-      this.deps.stats.record(this.outcome(job, def, 'succeeded', true, false));
+      this.deps.stats.record(this.outcome(job, def, done, true, false));
       await this.durable(done);
       return undefined;
     } catch (raw) {
@@ -227,7 +227,7 @@ export class RunProcessor {
       const error = toExecutionError(err);
       const record = this.finish(base, 'failed', error, err instanceof HandlerError ? err.options.result : undefined);
       if (final) this.deadLetter(job, def, record, 'failed');
-      this.deps.stats.record(this.outcome(job, def, 'failed', final, final));
+      this.deps.stats.record(this.outcome(job, def, record, final, final));
       this.log(job).warn({ attempt, final, code: error.code, err: error.message }, 'attempt failed');
       await this.durable(record);
       if (!retryable) throw new UnrecoverableError(error.message);
@@ -299,28 +299,43 @@ export class RunProcessor {
     clearTimeout(timer);
   }
 
-  /** What a finished run changes on its definition: counters, and status/nextRunAt where it moves. */
-  outcome(job: RunJob, def: JobDefinition, status: ExecutionStatus, finishedRun: boolean, failed: boolean) {
-    const at = new Date();
+  /**
+   * What a finished attempt changes on its definition: counters, lastRunAt (the run's start), and
+   * status/nextRunAt where they move. A one-time definition ends with its scheduled run, or with a
+   * dead-letter retry once it has failed: the store's status decides (`fromStatus`), not this
+   * worker's cached copy, which does not see status changes made by workers.
+   */
+  outcome(job: RunJob, def: JobDefinition, record: ExecutionRecord, finishedRun: boolean, failed: boolean): RunOutcome {
+    const at = Date.now();
     let finalStatus: JobStatus | undefined;
+    let fromStatus: JobStatus | undefined;
     let nextRunAt: Date | null | undefined;
     const trigger = job.data.t;
     if (!isRepeating(def.schedule)) {
-      const endsDefinition = trigger === 'schedule' || (trigger === 'dead-letter-retry' && def.status === 'failed');
-      if (endsDefinition && finishedRun) {
+      if (finishedRun && (trigger === 'schedule' || trigger === 'dead-letter-retry')) {
         finalStatus = failed ? 'failed' : 'completed';
-        nextRunAt = null;
+        fromStatus = trigger === 'schedule' ? 'scheduled' : 'failed';
       }
     } else if (trigger === 'schedule') {
       const slot = slotFromJobId(job.id);
       if (slot !== null) {
         const iterations = (job.opts as { repeat?: { count?: number } }).repeat?.count ?? 0;
-        const next = nextRunAfter(def.schedule, slot, iterations, at.getTime());
+        const next = nextRunAfter(def.schedule, slot, iterations, at);
         nextRunAt = next === null ? null : new Date(next);
         if (next === null && finishedRun) finalStatus = 'completed';
       }
     }
-    return { jobId: def.id, version: def.version, finishedRun, failed, status, at, finalStatus, nextRunAt };
+    return {
+      jobId: def.id,
+      version: def.version,
+      finishedRun,
+      failed,
+      status: record.status,
+      startedAt: record.startedAt,
+      finalStatus,
+      fromStatus,
+      nextRunAt,
+    };
   }
 
   deadLetter(job: RunJob, def: JobDefinition, last: ExecutionRecord, reason: 'failed' | 'stalled'): void {
@@ -392,7 +407,8 @@ export class RunProcessor {
 
   /** Dead-letters a run whose attempt `lastAttempt` was the last one abandoned by a dying worker. */
   private stalledTooOften(job: RunJob, def: JobDefinition, lastAttempt: number): void {
-    this.deadLetter(job, def, this.stalledRecord(job, def, lastAttempt), 'stalled');
-    this.deps.stats.record(this.outcome(job, def, 'stalled', true, true));
+    const record = this.stalledRecord(job, def, lastAttempt);
+    this.deadLetter(job, def, record, 'stalled');
+    this.deps.stats.record(this.outcome(job, def, record, true, true));
   }
 }

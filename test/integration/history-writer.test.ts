@@ -85,7 +85,7 @@ describe('HistoryWriter and RunStatsCoalescer across a MongoDB outage', () => {
     const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 20 }, logger);
     await ferret.stop();
     for (let i = 0; i < 7; i++) {
-      stats.record({ jobId: id, version: 1, finishedRun: true, failed: i === 6, status: 'succeeded', at: new Date() });
+      stats.record({ jobId: id, version: 1, finishedRun: true, failed: i === 6, status: 'succeeded', startedAt: new Date() });
       await new Promise((r) => setTimeout(r, 300));
     }
     await ferret.start();

@@ -30,7 +30,7 @@ it('writes alike outcomes of many definitions with one update, guarded by versio
       finishedRun: true,
       failed: false,
       status: 'succeeded',
-      at: new Date(at + i),
+      startedAt: new Date(at + i),
       finalStatus: 'completed',
       nextRunAt: null,
     }),
@@ -55,7 +55,14 @@ it('writes a small group of alike outcomes one definition at a time (an _id look
   const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000 }, createLogger('silent'));
   const at = Date.now();
   ids.forEach((_id, i) =>
-    stats.record({ jobId: _id.toHexString(), version: 1, finishedRun: true, failed: false, status: 'succeeded', at: new Date(at + i) }),
+    stats.record({
+      jobId: _id.toHexString(),
+      version: 1,
+      finishedRun: true,
+      failed: false,
+      status: 'succeeded',
+      startedAt: new Date(at + i),
+    }),
   );
   await stats.flush();
 
@@ -80,7 +87,7 @@ it('after a slow flush, writes a status change before counters alone, which wait
     finishedRun: true,
     failed: false,
     status: 'succeeded',
-    at: new Date(at),
+    startedAt: new Date(at),
     ...extra,
   });
   // A full flush of 300 repeating jobs (each its own update: their next runs differ) sets the pace.
@@ -117,7 +124,7 @@ it('sends no update while the worker is starting runs, and writes them in the pa
       finishedRun: true,
       failed: false,
       status: 'succeeded',
-      at: new Date(),
+      startedAt: new Date(),
       nextRunAt: new Date(Date.now() + i),
     }),
   );
@@ -156,7 +163,7 @@ it('counters recorded during the first full flush wait for the paced one; a stat
     finishedRun: true,
     failed: false,
     status: 'succeeded',
-    at: new Date(),
+    startedAt: new Date(),
     nextRunAt: new Date(Date.now() + 2000 + i),
     ...extra,
   });
@@ -191,7 +198,7 @@ it('writes status changes during a burst of runs without waiting, and counters a
   const [ended, counted] = ids.map((id) => id.toHexString()) as [string, string];
   const activity = new RunActivity(200);
   const stats = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000, yieldTo: activity }, createLogger('silent'));
-  const base = { version: 1, finishedRun: true, failed: false, status: 'succeeded' as const, at: new Date() };
+  const base = { version: 1, finishedRun: true, failed: false, status: 'succeeded' as const, startedAt: new Date() };
   stats.record({ ...base, jobId: counted, nextRunAt: new Date(Date.now() + 2000) });
   stats.record({ ...base, jobId: ended, finalStatus: 'completed', nextRunAt: null });
   // Runs start every 5 ms and never pause, for longer than the budget.
@@ -211,5 +218,30 @@ it('writes status changes during a burst of runs without waiting, and counters a
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
   } finally {
     clearInterval(burst);
+  }
+});
+
+it('a late update from another worker changes counters only: lastRunAt never moves back, a finished job gets no next slot', async () => {
+  // 60 definitions: alike outcomes go as one $in update, and the fallback for the rest as one too.
+  const ids = Array.from({ length: 60 }, () => new Types.ObjectId());
+  await db.models.Job.collection.insertMany(
+    ids.map((_id, i) => ({ _id, name: `l${i}`, status: 'scheduled', version: 1, runCount: 0, failureCount: 0, lastRunAt: null })),
+  );
+  const t0 = Date.now();
+  const base = { version: 1, finishedRun: true, failed: false, status: 'succeeded' as const };
+  const finisher = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000 }, createLogger('silent'));
+  for (const _id of ids) finisher.record({ ...base, jobId: _id.toHexString(), startedAt: new Date(t0 + 2000), finalStatus: 'completed' });
+  await finisher.flush();
+
+  const late = new RunStatsCoalescer(db.models, { flushIntervalMs: 60_000 }, createLogger('silent'));
+  for (const _id of ids) late.record({ ...base, jobId: _id.toHexString(), startedAt: new Date(t0 + 1000), nextRunAt: new Date(t0 + 2000) });
+  await late.flush();
+  expect(late.updates).toBe(2);
+
+  const docs = await db.models.Job.find({ _id: { $in: ids } }).lean();
+  expect(docs).toHaveLength(60);
+  for (const d of docs) {
+    expect(d).toMatchObject({ status: 'completed', nextRunAt: null, runCount: 2, lastExecutionStatus: 'succeeded' });
+    expect(d.lastRunAt!.getTime()).toBe(t0 + 2000);
   }
 });
