@@ -3,10 +3,10 @@ import type { HandlerRegistry } from '../handlers/registry';
 import { RetryPolicySchema, type RetryPolicy } from './retry';
 import { ScheduleSchema, type Schedule } from './schedule';
 
-export const JOB_STATUSES = ['scheduled', 'paused', 'completed', 'failed'] as const;
+export const JOB_STATUSES = ['scheduled', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const EXECUTION_STATUSES = ['running', 'succeeded', 'failed', 'stalled', 'skipped'] as const;
+export const EXECUTION_STATUSES = ['running', 'succeeded', 'failed', 'stalled', 'skipped', 'cancelled'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export const TRIGGERS = ['schedule', 'manual', 'dead-letter-retry'] as const;

@@ -41,20 +41,21 @@ export class Deadline {
   private rejectRace: ((reason: unknown) => void) | undefined;
   private readonly timer: NodeJS.Timeout;
   timedOut = false;
+  /** Why the attempt was cancelled (its job deleted, or POST /jobs/{id}/cancel); null if it was not. */
+  cancelled: string | null = null;
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly live: Set<Deadline>,
+    private readonly onDispose: (d: Deadline) => void,
   ) {
     this.timer = setTimeout(() => {
       this.timedOut = true;
       this.abort(new DOMException(`The operation timed out after ${this.timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
     this.timer.unref();
-    live.add(this);
   }
 
-  /** Aborted when the deadline passes or the worker stops waiting; made on first use. */
+  /** Aborted when the deadline passes, the attempt is cancelled or the worker stops waiting; made on first use. */
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
@@ -71,6 +72,12 @@ export class Deadline {
     this.rejectRace?.(reason);
   }
 
+  cancel(why: string): void {
+    if (this.ended) return;
+    this.cancelled = why;
+    this.abort(new DOMException(`The attempt was cancelled: ${why}`, 'AbortError'));
+  }
+
   /** `p`, or a rejection with the abort reason if the deadline ends first (a handler that ignores its signal). */
   race<T>(p: Promise<T>): Promise<T> {
     if (this.ended) {
@@ -85,28 +92,48 @@ export class Deadline {
 
   dispose(): void {
     clearTimeout(this.timer);
-    this.live.delete(this);
+    this.onDispose(this);
     this.rejectRace = undefined;
   }
 }
 
-/** The deadlines of a worker's attempts in flight: `shutdown` aborting ends every one, with its reason. */
+/**
+ * The deadlines of a worker's attempts in flight, by job: `shutdown` aborting ends every one with
+ * its reason, and `cancel` ends those of one job.
+ */
 export class Deadlines {
-  private readonly live = new Set<Deadline>();
+  private readonly live = new Map<string, Set<Deadline>>();
+  private count = 0;
 
   constructor(private readonly shutdown: AbortSignal) {
     shutdown.addEventListener('abort', () => {
-      for (const d of [...this.live]) d.abort(shutdown.reason);
+      for (const set of [...this.live.values()]) for (const d of [...set]) d.abort(shutdown.reason);
     });
   }
 
-  start(timeoutMs: number): Deadline {
-    const d = new Deadline(timeoutMs, this.live);
+  start(timeoutMs: number, jobId: string): Deadline {
+    const d = new Deadline(timeoutMs, (done) => {
+      const set = this.live.get(jobId);
+      if (set?.delete(done)) this.count--;
+      if (set?.size === 0) this.live.delete(jobId);
+    });
+    let set = this.live.get(jobId);
+    if (!set) this.live.set(jobId, (set = new Set()));
+    set.add(d);
+    this.count++;
     if (this.shutdown.aborted) d.abort(this.shutdown.reason);
     return d;
   }
 
+  /** Cancels the attempts of `jobId` in flight; returns how many. */
+  cancel(jobId: string, why: string): number {
+    const set = this.live.get(jobId);
+    if (!set) return 0;
+    for (const d of [...set]) d.cancel(why);
+    return set.size;
+  }
+
   get size(): number {
-    return this.live.size;
+    return this.count;
   }
 }

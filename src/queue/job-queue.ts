@@ -9,6 +9,14 @@ export const QUEUE_NAME = 'jobs';
 export const INVALIDATION_CHANNEL = 'definitions';
 /** New definitions due soon, announced so that workers can read them before their first runs. */
 export const ANNOUNCE_CHANNEL = 'definitions:new';
+/** Asks workers to abort a definition's attempts in flight (a JSON CancelRequest). */
+export const CANCEL_CHANNEL = 'runs:cancel';
+
+export type CancelReason = 'deleted' | 'cancelled';
+export interface CancelRequest {
+  jobId: string;
+  reason: CancelReason;
+}
 /** Set by each reconciler pass; its absence means Redis lost its keys. */
 const CANARY_KEY = 'reconciled';
 const REDIS_TIMEOUT_MS = 2000;
@@ -277,6 +285,22 @@ export class JobQueue {
   announce(defIds: string[]): Promise<void> {
     return this.guard('announce', async () => {
       if (defIds.length > 0) await this.redis.publish(`${this.settings.prefix}:${ANNOUNCE_CHANNEL}`, defIds.join(','));
+    });
+  }
+
+  /** Ids of the definition's runs that a worker is running now. */
+  activeRunIds(defId: string): Promise<string[]> {
+    return this.guard('list active runs', async () => {
+      const active = await this.queue.getActive(0, -1);
+      return active.filter((j) => j.data?.d === defId).map((j) => j.id!);
+    });
+  }
+
+  /** Tells every worker to abort the definition's attempts in flight. */
+  cancelRuns(defId: string, reason: CancelReason): Promise<void> {
+    return this.guard('cancel runs', async () => {
+      const request: CancelRequest = { jobId: defId, reason };
+      await this.redis.publish(`${this.settings.prefix}:${CANCEL_CHANNEL}`, JSON.stringify(request));
     });
   }
 

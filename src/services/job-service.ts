@@ -273,7 +273,7 @@ export class JobService {
       if (errors.length > 0) throw new ValidationError('Invalid schedule', errors);
       set.dueAt = dueAt(patch.schedule, now);
       // A new schedule brings a finished job back to life; a paused one stays paused.
-      if (cur.status === 'completed' || cur.status === 'failed') set.status = 'scheduled';
+      if (cur.status === 'completed' || cur.status === 'failed' || cur.status === 'cancelled') set.status = 'scheduled';
       const active = (set.status ?? cur.status) === 'scheduled';
       set.nextRunAt = active ? dateOrNull(firstRunAt(patch.schedule, now)) : null;
     }
@@ -316,6 +316,21 @@ export class JobService {
     }
     this.deps.definitions?.invalidate(id);
     await this.deps.queue.invalidate(id).catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'invalidation not published'));
+    // Its attempts in flight stop too (a deleted job must not hold worker slots).
+    await this.deps.queue
+      .cancelRuns(id, 'deleted')
+      .catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'cancel of runs in flight not published'));
+  }
+
+  /**
+   * Aborts the job's attempts in flight on every worker (recorded `cancelled`, not retried); the job
+   * itself stays as it is. Returns the runs that were in flight.
+   */
+  async cancel(id: string): Promise<{ jobId: string; runIds: string[] }> {
+    const def = await this.get(id);
+    const runIds = await this.deps.queue.activeRunIds(def.id);
+    if (runIds.length > 0) await this.deps.queue.cancelRuns(def.id, 'cancelled');
+    return { jobId: def.id, runIds };
   }
 
   async trigger(id: string): Promise<RunAccepted> {

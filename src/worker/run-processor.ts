@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import type { ExecutionRepository } from '../persistence/execution-repository';
 import type { HistoryWriter } from '../persistence/history-writer';
 import type { RunOutcome, RunStatsCoalescer } from '../persistence/run-stats';
-import { slotFromJobId, type RunData } from '../queue/job-queue';
+import { slotFromJobId, type CancelReason, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
 import { Deadlines } from '../handlers/signals';
@@ -194,7 +194,7 @@ export class RunProcessor {
   private async execute(job: RunJob, cached: CachedDefinition, attempt: number, startedAt: Date): Promise<unknown> {
     const { def } = cached;
     const handler = this.deps.registry.get(def.handler);
-    const deadline = this.deadlines.start(def.timeoutMs);
+    const deadline = this.deadlines.start(def.timeoutMs, def.id);
     const base = this.baseRecord(job, def, attempt, startedAt);
     try {
       if (!handler)
@@ -221,6 +221,7 @@ export class RunProcessor {
       await this.durable(done);
       return undefined;
     } catch (raw) {
+      if (deadline.cancelled) return this.cancelled(job, def, base, deadline.cancelled);
       const err = deadline.timedOut ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
       const retryable = !(err instanceof HandlerError) || err.retryable;
       const final = !retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -235,6 +236,23 @@ export class RunProcessor {
     } finally {
       deadline.dispose();
     }
+  }
+
+  /**
+   * Aborts this worker's attempts of `jobId` in flight (the job was deleted, or an operator
+   * cancelled its run); each is recorded `cancelled` and not retried. Returns how many.
+   */
+  cancel(jobId: string, reason: CancelReason): number {
+    return this.deadlines.cancel(jobId, reason === 'deleted' ? 'its job was deleted' : 'cancelled through the API');
+  }
+
+  private async cancelled(job: RunJob, def: JobDefinition, base: ExecutionRecord, why: string): Promise<never> {
+    const error = { code: 'cancelled', message: `the attempt was aborted: ${why}` };
+    const record = this.finish(base, 'cancelled', error, null);
+    this.deps.stats.record(this.outcome(job, def, record, true, false));
+    this.log(job).info({ attempt: base.attempt, why }, 'attempt cancelled');
+    await this.durable(record);
+    throw new UnrecoverableError(error.message);
   }
 
   private payloadOf(cached: CachedDefinition, schema: { parse(v: unknown): unknown }): unknown {
@@ -313,7 +331,7 @@ export class RunProcessor {
     const trigger = job.data.t;
     if (!isRepeating(def.schedule)) {
       if (finishedRun && (trigger === 'schedule' || trigger === 'dead-letter-retry')) {
-        finalStatus = failed ? 'failed' : 'completed';
+        finalStatus = record.status === 'cancelled' ? 'cancelled' : failed ? 'failed' : 'completed';
         fromStatus = trigger === 'schedule' ? 'scheduled' : 'failed';
       }
     } else if (trigger === 'schedule') {

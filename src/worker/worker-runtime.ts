@@ -68,7 +68,13 @@ export async function startWorker(
     running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
   });
 
-  const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger, { prefetch: true });
+  const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger, {
+    prefetch: true,
+    onCancel: ({ jobId, reason }) => {
+      const n = processor.cancel(jobId, reason);
+      if (n > 0) logger.info({ jobId, reason, attempts: n }, 'attempts in flight cancelled');
+    },
+  });
   const connection = createRedis(deps.redisUrl, 'worker');
   const worker = new Worker<RunData>(QUEUE_NAME, (job, token) => processor.process(job as RunJob, token), {
     connection,

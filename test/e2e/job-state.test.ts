@@ -85,4 +85,49 @@ describe('job state after runs (API + 2 workers as processes)', () => {
       });
     }
   });
+
+  const activeRuns = async (ids: string[]) => (await e.queue.getActive()).filter((j) => ids.includes(j.data.d)).map((j) => j.id!);
+  const long = (name: string) => ({
+    name,
+    handler: 'sleep',
+    payload: { durationMs: 3_600_000 },
+    timeoutMs: 3_600_000,
+    schedule: { kind: 'delay', delayMs: 0 },
+  });
+
+  it('deleting a job aborts its attempts in flight, recorded cancelled, and frees the worker slots', async () => {
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => post(long(`long ${i}`))));
+    await waitFor('every run to be in flight', async () => (await activeRuns(ids)).length === ids.length);
+    for (const id of ids) expect((await http(e.cluster.baseUrl, 'DELETE', `/api/v1/jobs/${id}`)).status).toBe(204);
+    await waitFor('the workers to let go of every run', async () => (await activeRuns(ids)).length === 0);
+    for (const id of ids) {
+      const [record] = await waitFor('the cancelled record', async () => {
+        const r = await records(id);
+        return r.length > 0 ? r : undefined;
+      });
+      expect(record).toMatchObject({ status: 'cancelled', attempt: 1, error: { code: 'cancelled' } });
+    }
+    // Not retried, not dead-lettered.
+    const dead = await http(e.cluster.baseUrl, 'GET', '/api/v1/dead-letter?limit=100');
+    expect(dead.body.items.filter((d: { jobId: string }) => ids.includes(d.jobId))).toHaveLength(0);
+  });
+
+  it('POST /jobs/{id}/cancel aborts the run in flight and keeps the job', async () => {
+    const id = await post(long('cancel me'));
+    const [runId] = await waitFor('the run to be in flight', async () => {
+      const runs = await activeRuns([id]);
+      return runs.length === 1 ? runs : undefined;
+    });
+    const res = await http(e.cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/cancel`);
+    expect(res).toMatchObject({ status: 202, body: { jobId: id, runIds: [runId] } });
+    await waitFor('the run to stop', async () => (await activeRuns([id])).length === 0);
+    const settled = await waitFor('the job to show cancelled', async () => {
+      const j = await job(id);
+      return j.status === 'cancelled' ? j : undefined;
+    });
+    expect(settled).toMatchObject({ lastExecutionStatus: 'cancelled', nextRunAt: null });
+    expect(await records(id)).toMatchObject([{ runId, status: 'cancelled' }]);
+    // Nothing in flight: nothing to cancel.
+    expect(await http(e.cluster.baseUrl, 'POST', `/api/v1/jobs/${id}/cancel`)).toMatchObject({ status: 202, body: { runIds: [] } });
+  });
 });

@@ -37,7 +37,7 @@ describe('attemptSignal', () => {
 describe('Deadlines', () => {
   it('a deadline that passes ends the race with a TimeoutError, also for a handler that ignores its signal', async () => {
     const deadlines = new Deadlines(new AbortController().signal);
-    const d = deadlines.start(20);
+    const d = deadlines.start(20, 'job');
     const ignoring = new Promise(() => undefined);
     await expect(d.race(ignoring)).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(d.timedOut).toBe(true);
@@ -51,11 +51,11 @@ describe('Deadlines', () => {
   it('passes the handler result through and aborts the signal a handler holds when it ends', async () => {
     const shutdown = new AbortController();
     const deadlines = new Deadlines(shutdown.signal);
-    const quick = deadlines.start(60_000);
+    const quick = deadlines.start(60_000, 'job');
     await expect(quick.race(Promise.resolve(42))).resolves.toBe(42);
     quick.dispose();
 
-    const held = deadlines.start(60_000);
+    const held = deadlines.start(60_000, 'job');
     const signal = held.signal;
     const reason = new Error('worker shutting down');
     shutdown.abort(reason);
@@ -68,20 +68,33 @@ describe('Deadlines', () => {
   it('shutdown ends every attempt in flight, not the finished ones, and the ones started after it at once', async () => {
     const shutdown = new AbortController();
     const deadlines = new Deadlines(shutdown.signal);
-    const finished = deadlines.start(60_000);
+    const finished = deadlines.start(60_000, 'job');
     finished.dispose();
-    const running = [deadlines.start(60_000), deadlines.start(60_000)];
+    const running = [deadlines.start(60_000, 'job'), deadlines.start(60_000, 'other')];
     const races = running.map((d) => d.race(new Promise(() => undefined)));
     expect(deadlines.size).toBe(2);
     const reason = new Error('worker shutting down');
     shutdown.abort(reason);
     for (const r of races) await expect(r).rejects.toBe(reason);
     expect(finished.signal.aborted).toBe(false);
-    const late = deadlines.start(60_000);
+    const late = deadlines.start(60_000, 'job');
     await expect(late.race(Promise.resolve(1))).rejects.toBe(reason);
     for (const d of [...running, late]) d.dispose();
     expect(deadlines.size).toBe(0);
     // One listener on the worker's signal, however many attempts ran.
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+  });
+
+  it("cancel ends the attempts of one job only, with a reason the attempt can tell from a timeout", async () => {
+    const deadlines = new Deadlines(new AbortController().signal);
+    const [a1, a2, b] = [deadlines.start(60_000, 'a'), deadlines.start(60_000, 'a'), deadlines.start(60_000, 'b')];
+    const races = [a1, a2].map((d) => d.race(new Promise(() => undefined)));
+    expect(deadlines.cancel('a', 'job deleted')).toBe(2);
+    for (const r of races) await expect(r).rejects.toThrow(/cancelled: job deleted/);
+    expect([a1.cancelled, a2.cancelled, b.cancelled]).toEqual(['job deleted', 'job deleted', null]);
+    expect([a1.timedOut, b.signal.aborted]).toEqual([false, false]);
+    for (const d of [a1, a2, b]) d.dispose();
+    expect(deadlines.cancel('a', 'again')).toBe(0);
+    expect(deadlines.size).toBe(0);
   });
 });

@@ -100,6 +100,11 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     ctx.body = await deps.jobs.trigger(ctx.params.id!);
   });
 
+  router.post('/jobs/:id/cancel', async (ctx) => {
+    ctx.status = 202;
+    ctx.body = await deps.jobs.cancel(ctx.params.id!);
+  });
+
   router.get('/jobs/:id/executions', async (ctx) => {
     const page = await deps.jobs.listExecutions({ jobId: ctx.params.id!, ...query(ctx, ExecutionListQuery) });
     ctx.body = { items: page.items.map(executionResource), nextCursor: page.nextCursor };
