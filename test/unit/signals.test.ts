@@ -85,7 +85,7 @@ describe('Deadlines', () => {
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
   });
 
-  it("cancel ends the attempts of one job only, with a reason the attempt can tell from a timeout", async () => {
+  it('cancel ends the attempts of one job only, with a reason the attempt can tell from a timeout', async () => {
     const deadlines = new Deadlines(new AbortController().signal);
     const [a1, a2, b] = [deadlines.start(60_000, 'a'), deadlines.start(60_000, 'a'), deadlines.start(60_000, 'b')];
     const races = [a1, a2].map((d) => d.race(new Promise(() => undefined)));
