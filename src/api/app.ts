@@ -1,4 +1,4 @@
-import { UnavailableError } from '../domain/errors';
+import { UnavailableError, ValidationError } from '../domain/errors';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -57,17 +57,33 @@ export function createApp(deps: AppDeps): Koa {
     );
   });
   app.use(problemMiddleware(log));
-  app.use(
-    koaBody({
-      json: true,
-      urlencoded: false,
-      text: false,
-      multipart: false,
-      jsonLimit: BODY_LIMIT,
-      jsonStrict: true,
-      parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PATCH, HttpMethodEnum.PUT],
-    }),
-  );
+  const parseBody = koaBody({
+    json: true,
+    urlencoded: false,
+    text: false,
+    multipart: false,
+    jsonLimit: BODY_LIMIT,
+    jsonStrict: true,
+    parsedMethods: [HttpMethodEnum.POST, HttpMethodEnum.PATCH, HttpMethodEnum.PUT],
+  });
+  app.use(async (ctx, next) => {
+    let parsed = false;
+    try {
+      await parseBody(ctx, () => {
+        parsed = true;
+        return next();
+      });
+    } catch (err) {
+      // Reading the body failed with no HTTP status (koa-body gives malformed JSON, too large and the
+      // like one): a body that does not decompress as its Content-Encoding says. Bad input, not a 500.
+      if (!parsed && typeof (err as { status?: unknown }).status !== 'number') {
+        throw new ValidationError('The request body does not decompress as its Content-Encoding says', [
+          { path: 'body', message: `is not valid ${ctx.get('Content-Encoding') || 'compressed'} data` },
+        ]);
+      }
+      throw err;
+    }
+  });
 
   const api = new Router({ prefix: '/api/v1' });
   api.use(async (_ctx, next) => {

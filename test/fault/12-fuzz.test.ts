@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
@@ -28,7 +29,7 @@ const FOREIGN = new Set(['$where', '$regex', '$exists', '$expr', '$nin', '$funct
 interface FuzzRequest {
   method: string;
   url: string;
-  body?: string;
+  body?: string | Buffer;
   headers?: Record<string, string>;
 }
 
@@ -220,6 +221,31 @@ function fixed(existingId: string): FuzzRequest[] {
     url: '/api/v1/jobs',
     body: JSON.stringify({ ...valid, handler: 'http', payload: { url: 'http://x.test', headers: { 'X.Y': 'z' } } }),
   });
+  // Bodies that do not decompress as their Content-Encoding says (they used to answer 500).
+  const json = Buffer.from(JSON.stringify(valid));
+  const encoded: [string, Buffer][] = [
+    ['gzip', json],
+    ['gzip', gzipSync(json).subarray(0, 10)],
+    ['gzip', brotliCompressSync(json)],
+    ['gzip', deflateSync(json)],
+    ['gzip', Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff])],
+    ['deflate', json],
+    ['deflate', gzipSync(json)],
+    ['br', json],
+    ['br', gzipSync(json)],
+    ['br', brotliCompressSync(json).subarray(0, 5)],
+    ['gzip, gzip', gzipSync(gzipSync(json))],
+    ['zstd', json],
+    ['gzip', gzipSync('{"name":')],
+  ];
+  for (const [encoding, body] of encoded) {
+    out.push({ method: 'POST', url: '/api/v1/jobs', body, headers: { 'Content-Encoding': encoding } });
+    out.push({ method: 'PATCH', url: `/api/v1/jobs/${existingId}`, body, headers: { 'Content-Encoding': encoding } });
+  }
+  // Fields in the body of actions that take none.
+  for (const action of ['pause', 'resume', 'trigger', 'cancel']) {
+    out.push({ method: 'POST', url: `/api/v1/jobs/${existingId}/${action}`, body: '{"note":"x"}' });
+  }
   return out;
 }
 
@@ -314,7 +340,8 @@ describe('fault 12: 10,000 malformed requests', () => {
         const text = await res.text();
         const cls = `${Math.floor(res.status / 100)}xx`;
         byClass[cls] = (byClass[cls] ?? 0) + 1;
-        const describe = () => `${r.method} ${r.url.slice(0, 200)} ${r.body?.slice(0, 300) ?? ''} -> ${res.status} ${text.slice(0, 300)}`;
+        const describe = () =>
+          `${r.method} ${r.url.slice(0, 200)} ${String(r.body ?? '').slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
         if (res.status >= 500) serverErrors.push(describe());
         const type = res.headers.get('content-type');
         const body: unknown = text && /json/.test(type ?? '') ? JSON.parse(text) : text;

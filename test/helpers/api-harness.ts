@@ -49,7 +49,7 @@ export async function startApi(opts: { redisUrl?: string } = {}): Promise<ApiHar
     async request(method, path, body, headers = {}) {
       const init: RequestInit = { method, headers: { ...headers } };
       if (body !== undefined) {
-        init.body = typeof body === 'string' ? body : JSON.stringify(body);
+        init.body = typeof body === 'string' || body instanceof Uint8Array ? (body as RequestInit['body']) : JSON.stringify(body);
         (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
       }
       const res = await fetch(`${baseUrl}${path}`, init);

@@ -1,3 +1,4 @@
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Types } from 'mongoose';
 import { startApi, type ApiHarness } from '../helpers/api-harness';
 
@@ -71,6 +72,42 @@ describe('REST API against real Redis and FerretDB', () => {
     );
     expect((await api.request('POST', '/api/v1/jobs', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
     expect(await api.db.models.Job.countDocuments()).toBe(before);
+  });
+
+  it('answers 400 for a body that does not decompress as its Content-Encoding says, and creates nothing', async () => {
+    const before = await api.db.models.Job.countDocuments();
+    const json = Buffer.from(JSON.stringify(noopCron));
+    const variants: [string, Buffer][] = [
+      ['gzip', json],
+      ['gzip', gzipSync(json).subarray(0, 12)],
+      ['gzip', brotliCompressSync(json)],
+      ['deflate', json],
+      ['br', json],
+      ['br', gzipSync(json)],
+    ];
+    for (const [encoding, body] of variants) {
+      const res = await api.request('POST', '/api/v1/jobs', body, { 'content-encoding': encoding });
+      expect({ encoding, status: res.status, path: res.body.errors?.[0]?.path }).toEqual({ encoding, status: 400, path: 'body' });
+    }
+    // The same body, compressed as it says, is accepted.
+    expect((await api.request('POST', '/api/v1/jobs', gzipSync(json), { 'content-encoding': 'gzip' })).status).toBe(201);
+    expect(await api.db.models.Job.countDocuments()).toBe(before + 1);
+  });
+
+  it('refuses fields in the body of actions that take none (pause, resume, trigger, cancel, retry)', async () => {
+    const id = (await api.request('POST', '/api/v1/jobs', noopCron)).body.id;
+    for (const action of ['pause', 'resume', 'trigger', 'cancel']) {
+      const res = await api.request('POST', `/api/v1/jobs/${id}/${action}`, { note: 'x' });
+      expect({ action, status: res.status, errors: res.body.errors }).toEqual({
+        action,
+        status: 400,
+        errors: [{ path: 'note', message: 'is not a known field' }],
+      });
+    }
+    expect((await api.request('POST', '/api/v1/dead-letter/nope/retry', { bogus: 1 })).status).toBe(400);
+    expect((await api.request('POST', `/api/v1/jobs/${id}/trigger`, {})).status).toBe(202);
+    expect((await api.request('POST', `/api/v1/jobs/${id}/trigger`)).status).toBe(202);
+    expect((await api.request('GET', `/api/v1/jobs/${id}`)).body.status).toBe('scheduled');
   });
 
   it('answers 404 for unknown and malformed ids', async () => {

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, ValidationError, type FieldError } from '../../domain/errors';
 
 export class UnsupportedMediaTypeError extends AppError {
@@ -76,6 +76,13 @@ export function body<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
   const unstorable = storableErrors(value);
   if (unstorable.length > 0) throw new ValidationError('The request body is invalid', unstorable);
   return parseWith(schema, value, 'The request body is invalid');
+}
+
+const Empty = z.strictObject({});
+
+/** For routes that take no body: an absent or empty one passes; any field is a 400 naming it. */
+export function noBody(ctx: Context): void {
+  body(ctx, Empty);
 }
 
 export function query<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../domain/errors';
 import { toObjectId } from '../../persistence/job-repository';
 import type { DeadLetterService } from '../../services/dead-letter-service';
-import { query } from '../middleware/validate';
+import { noBody, query } from '../middleware/validate';
 import { deadLetterResource } from '../serializers';
 import { Cursor, Limit } from './jobs';
 
@@ -36,6 +36,7 @@ export function deadLetterRoutes(deps: { deadLetters: DeadLetterService }): Rout
   });
 
   router.post('/dead-letter/:id/retry', async (ctx) => {
+    noBody(ctx);
     ctx.status = 202;
     ctx.body = await deps.deadLetters.retry(entryId(ctx.params.id!));
   });

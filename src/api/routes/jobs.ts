@@ -9,7 +9,7 @@ import type { Logger } from '../../observability/logger';
 import type { IdempotencyRepository } from '../../persistence/idempotency-repository';
 import type { JobService } from '../../services/job-service';
 import { idempotency } from '../middleware/idempotency';
-import { body, query } from '../middleware/validate';
+import { body, noBody, query } from '../middleware/validate';
 import { etag, executionResource, jobResource } from '../serializers';
 import { addBatchRoute, addBatchTriggerRoute } from './jobs-batch';
 
@@ -92,15 +92,23 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     ctx.status = 204;
   });
 
-  router.post('/jobs/:id/pause', async (ctx) => sendJob(ctx, await deps.jobs.pause(ctx.params.id!, ifMatch(ctx))));
-  router.post('/jobs/:id/resume', async (ctx) => sendJob(ctx, await deps.jobs.resume(ctx.params.id!, ifMatch(ctx))));
+  router.post('/jobs/:id/pause', async (ctx) => {
+    noBody(ctx);
+    sendJob(ctx, await deps.jobs.pause(ctx.params.id!, ifMatch(ctx)));
+  });
+  router.post('/jobs/:id/resume', async (ctx) => {
+    noBody(ctx);
+    sendJob(ctx, await deps.jobs.resume(ctx.params.id!, ifMatch(ctx)));
+  });
 
   router.post('/jobs/:id/trigger', async (ctx) => {
+    noBody(ctx);
     ctx.status = 202;
     ctx.body = await deps.jobs.trigger(ctx.params.id!);
   });
 
   router.post('/jobs/:id/cancel', async (ctx) => {
+    noBody(ctx);
     ctx.status = 202;
     ctx.body = await deps.jobs.cancel(ctx.params.id!);
   });
