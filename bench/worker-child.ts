@@ -87,7 +87,7 @@ async function openMonitoredDatabase(url: string): Promise<Database> {
 async function start(): Promise<void> {
   if (mode === 'tock') {
     const { loadConfig } = await fromDist<typeof import('../src/config/env')>('config/env.js');
-    const { HandlerRegistry } = await fromDist<typeof import('../src/handlers/registry')>('handlers/registry.js');
+    const { HandlerRegistry, builtinHandlers } = await fromDist<typeof import('../src/handlers/registry')>('handlers/registry.js');
     const { createLogger } = await fromDist<typeof import('../src/observability/logger')>('observability/logger.js');
     const { startWorker } = await fromDist<typeof import('../src/worker/worker-runtime')>('worker/worker-runtime.js');
     const cfg = loadConfig({
@@ -100,7 +100,12 @@ async function start(): Promise<void> {
       NODE_ENV: 'production',
     });
     const db = await openMonitoredDatabase(cfg.MONGODB_URL!);
-    runtime = await startWorker(cfg, { redisUrl, db, registry: new HandlerRegistry(), logger: createLogger('warn') });
+    runtime = await startWorker(cfg, {
+      redisUrl,
+      db,
+      registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS })),
+      logger: createLogger('warn'),
+    });
     worker = runtime.worker as unknown as Worker;
     const close = runtime.close;
     runtime.close = async () => {

@@ -1,6 +1,6 @@
 import { composeApi } from '../api/compose';
 import type { Config } from '../config/env';
-import { HandlerRegistry } from '../handlers/registry';
+import { builtinHandlers, HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import { connectDatabase, type Database } from '../persistence/mongo';
 import { JobQueue } from '../queue/job-queue';
@@ -119,7 +119,7 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
     await checkRedis(services.redisUrl, parts.worker, cfg.REDIS_ALLOW_EVICTION);
     const db = await connectMongo(services.mongoUrl, parts.api);
     stops.unshift(() => db.close());
-    const registry = new HandlerRegistry();
+    const registry = new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS }));
 
     const redis = createRedis(services.redisUrl, 'command');
     redis.on('error', () => undefined);

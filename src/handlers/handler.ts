@@ -7,7 +7,6 @@ export interface HandlerContext {
   jobId: string;
   attempt: number;
   logger: Logger;
-  allowPrivateNetworks: boolean;
 }
 
 /**

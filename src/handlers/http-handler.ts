@@ -2,14 +2,14 @@ import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
 import { defineHandler, HandlerError, type HandlerContext } from './handler';
-import { assertLiteralAllowed, BlockedAddressError, guardedLookup } from './network-guard';
+import { assertLiteralAllowed, BlockedAddressError, guardedLookup, literalHostError } from './network-guard';
 import { attemptSignal } from './signals';
 
 export const RESPONSE_BODY_LIMIT = 4096;
 const MAX_REDIRECTS = 5;
 const NON_RETRYABLE_STATUSES = new Set([400, 401, 403, 404, 405, 410, 422]);
 
-const HttpPayload = z.strictObject({
+const HttpPayloadBase = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }),
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('POST'),
   headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'is not a valid header name'), z.string().max(8192)).default({}),
@@ -19,7 +19,21 @@ const HttpPayload = z.strictObject({
   followRedirects: z.boolean().default(false),
   retryOnClientError: z.boolean().default(false),
 });
-type HttpPayload = z.infer<typeof HttpPayload>;
+type HttpPayload = z.infer<typeof HttpPayloadBase>;
+
+export interface HttpHandlerOptions {
+  /** HTTP_ALLOW_PRIVATE_NETWORKS: webhooks may call loopback, private and link-local addresses. */
+  allowPrivateNetworks: boolean;
+}
+
+/** The payload schema; without allowPrivateNetworks, a URL whose host is a private literal is refused at create. */
+function payloadSchema(opts: HttpHandlerOptions) {
+  if (opts.allowPrivateNetworks) return HttpPayloadBase;
+  return HttpPayloadBase.superRefine((p, ctx) => {
+    const error = literalHostError(new URL(p.url).hostname);
+    if (error) ctx.addIssue({ code: 'custom', path: ['url'], message: error });
+  });
+}
 
 export interface HttpResult {
   statusCode: number;
@@ -36,7 +50,12 @@ interface RawResponse {
   bodyTruncated: boolean;
 }
 
-function send(url: URL, payload: HttpPayload, body: string | undefined, ctx: HandlerContext): Promise<RawResponse> {
+interface RequestContext {
+  signal: AbortSignal;
+  allowPrivateNetworks: boolean;
+}
+
+function send(url: URL, payload: HttpPayload, body: string | undefined, ctx: RequestContext): Promise<RawResponse> {
   if (!ctx.allowPrivateNetworks) assertLiteralAllowed(url.hostname);
   const client = url.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { 'user-agent': 'tock-webhook/1', ...payload.headers };
@@ -102,24 +121,26 @@ function classify(err: unknown, signal: AbortSignal): HandlerError {
   return new HandlerError(`request failed: ${e.message}`, e.code ?? 'network', { cause: err });
 }
 
-export const httpHandler = defineHandler({
-  name: 'http',
-  description: 'Calls an HTTP(S) webhook; fails on an unexpected status (default: anything but 2xx).',
-  payloadSchema: HttpPayload,
-  async execute(payload, ctx): Promise<HttpResult> {
-    // The payload's own timeout, within the attempt's (not AbortSignal.any with AbortSignal.timeout:
-    // on Node 20 the timeout signal can be collected before it fires, and the request then hangs).
-    const own = payload.timeoutMs ? attemptSignal(payload.timeoutMs, ctx.signal) : undefined;
-    try {
-      return await request(payload, { ...ctx, signal: own?.signal ?? ctx.signal });
-    } finally {
-      own?.dispose();
-    }
-  },
-});
+export function createHttpHandler(opts: HttpHandlerOptions) {
+  return defineHandler({
+    name: 'http',
+    description: 'Calls an HTTP(S) webhook; fails on an unexpected status (default: anything but 2xx).',
+    payloadSchema: payloadSchema(opts),
+    async execute(payload, ctx: HandlerContext): Promise<HttpResult> {
+      // The payload's own timeout, within the attempt's (not AbortSignal.any with AbortSignal.timeout:
+      // on Node 20 the timeout signal can be collected before it fires, and the request then hangs).
+      const own = payload.timeoutMs ? attemptSignal(payload.timeoutMs, ctx.signal) : undefined;
+      try {
+        return await request(payload, { signal: own?.signal ?? ctx.signal, allowPrivateNetworks: opts.allowPrivateNetworks });
+      } finally {
+        own?.dispose();
+      }
+    },
+  });
+}
 
 /** One request (and its redirects, when followed), bounded by `context.signal`. */
-async function request(payload: HttpPayload, context: HandlerContext): Promise<HttpResult> {
+async function request(payload: HttpPayload, context: RequestContext): Promise<HttpResult> {
   const { signal } = context;
   const body = payload.body === undefined ? undefined : typeof payload.body === 'string' ? payload.body : JSON.stringify(payload.body);
   const started = performance.now();

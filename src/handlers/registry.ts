@@ -1,16 +1,21 @@
 import type { Handler } from './handler';
-import { httpHandler } from './http-handler';
+import { createHttpHandler, type HttpHandlerOptions } from './http-handler';
 import { noopHandler } from './noop-handler';
 import { simulateHandler } from './simulate-handler';
 import { sleepHandler } from './sleep-handler';
 
-/** Every handler type Tock knows. To add one, write a module like noop-handler.ts and list it here. */
-export const BUILTIN_HANDLERS: readonly Handler<never>[] = [httpHandler, noopHandler, sleepHandler, simulateHandler] as Handler<never>[];
+/** What the built-in handlers are configured with (from the environment, by the composition root). */
+export type HandlerOptions = HttpHandlerOptions;
+
+/** Every handler type Tock ships. To add one, write a module like noop-handler.ts and list it here. */
+export function builtinHandlers(opts: HandlerOptions): readonly Handler<never>[] {
+  return [createHttpHandler(opts), noopHandler, sleepHandler, simulateHandler] as Handler<never>[];
+}
 
 export class HandlerRegistry {
   private readonly byName = new Map<string, Handler<unknown>>();
 
-  constructor(handlers: readonly Handler<never>[] = BUILTIN_HANDLERS) {
+  constructor(handlers: readonly Handler<never>[]) {
     for (const h of handlers) {
       if (this.byName.has(h.name)) throw new Error(`handler ${h.name} is registered twice`);
       this.byName.set(h.name, h as unknown as Handler<unknown>);

@@ -22,7 +22,6 @@ export interface ProcessorDeps {
   executions: Pick<ExecutionRepository, 'existingIds'>;
   workerId: string;
   logger: Logger;
-  allowPrivateNetworks: boolean;
   /** Aborted when shutdown's grace period runs out: in-flight handlers stop. */
   shutdownSignal: AbortSignal;
   /** A scheduled occurrence starting later than this after its slot has misfired. */
@@ -200,7 +199,6 @@ export class RunProcessor {
       if (!handler)
         throw new HandlerError(`handler ${def.handler} is not installed on this worker`, 'unknown-handler', { retryable: false });
       const payload = this.payloadOf(cached, handler.payloadSchema);
-      const { allowPrivateNetworks } = this.deps;
       let logger: Logger | undefined;
       const log = () => (logger ??= this.log(job));
       // The signal and the logger are made when the handler first uses them (most fast ones never do).
@@ -213,7 +211,6 @@ export class RunProcessor {
         },
         jobId: def.id,
         attempt,
-        allowPrivateNetworks,
       };
       const result = await deadline.race(handler.execute(payload, ctx));
       const done = this.finish(base, 'succeeded', null, result);

@@ -59,7 +59,6 @@ export async function startWorker(
     executions: new ExecutionRepository(deps.db.models),
     workerId,
     logger,
-    allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS,
     shutdownSignal: shutdown.signal,
     misfireGraceMs: cfg.MISFIRE_GRACE_MS,
     maxStalledCount: cfg.WORKER_MAX_STALLED_COUNT,

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { composeApi } from '../../src/api/compose';
-import { HandlerRegistry } from '../../src/handlers/registry';
+import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { JobQueue } from '../../src/queue/job-queue';
@@ -286,7 +286,7 @@ describe('fault 12: 10,000 malformed requests', () => {
     const app = composeApi({
       db,
       queue,
-      registry: new HandlerRegistry(),
+      registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: false })),
       logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
       defaultTimeoutMs: 1000,
     });

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { composeApi } from '../../src/api/compose';
-import { HandlerRegistry } from '../../src/handlers/registry';
+import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
 import type { Database } from '../../src/persistence/mongo';
 import { JobQueue } from '../../src/queue/job-queue';
@@ -35,7 +35,13 @@ export async function startApi(opts: { redisUrl?: string } = {}): Promise<ApiHar
   redis.on('error', () => undefined);
   const queue = new JobQueue(redis, { prefix: ctx.prefix });
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const app = composeApi({ db, queue, registry: new HandlerRegistry(), logger, defaultTimeoutMs: 30_000 });
+  const app = composeApi({
+    db,
+    queue,
+    registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: false })),
+    logger,
+    defaultTimeoutMs: 30_000,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

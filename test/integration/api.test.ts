@@ -110,6 +110,17 @@ describe('REST API against real Redis and FerretDB', () => {
     expect((await api.request('GET', `/api/v1/jobs/${id}`)).body.status).toBe('scheduled');
   });
 
+  it('refuses a webhook to a private literal address at create, naming HTTP_ALLOW_PRIVATE_NETWORKS', async () => {
+    const res = await api.request('POST', '/api/v1/jobs', {
+      name: 'internal',
+      handler: 'http',
+      payload: { url: 'http://169.254.169.254/latest/meta-data' },
+      schedule: { kind: 'delay', delayMs: 1000 },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: 'payload.url', message: expect.stringMatching(/HTTP_ALLOW_PRIVATE_NETWORKS=true/) }]);
+  });
+
   it('answers 404 for unknown and malformed ids', async () => {
     expect((await api.request('GET', '/api/v1/jobs/000000000000000000000000')).status).toBe(404);
     expect((await api.request('GET', '/api/v1/jobs/not-an-id')).status).toBe(404);

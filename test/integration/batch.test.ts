@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { composeApi } from '../../src/api/compose';
 import { requestFingerprint } from '../../src/api/middleware/idempotency';
 import { IdempotencyRepository } from '../../src/persistence/idempotency-repository';
-import { HandlerRegistry } from '../../src/handlers/registry';
+import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
 import { JobQueue } from '../../src/queue/job-queue';
 import { createRedis } from '../../src/queue/redis';
@@ -18,7 +18,13 @@ async function apiWithoutRedis(api: ApiHarness): Promise<{ url: string; close():
   const redis = createRedis('redis://127.0.0.1:1', 'command');
   redis.on('error', () => undefined);
   const queue = new JobQueue(redis, { prefix: api.ctx.prefix });
-  const app = composeApi({ db: api.db, queue, registry: new HandlerRegistry(), logger: createLogger('silent'), defaultTimeoutMs: 1000 });
+  const app = composeApi({
+    db: api.db,
+    queue,
+    registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: false })),
+    logger: createLogger('silent'),
+    defaultTimeoutMs: 1000,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HandlerError, type HandlerContext } from '../../src/handlers/handler';
-import { httpHandler, RESPONSE_BODY_LIMIT, type HttpResult } from '../../src/handlers/http-handler';
+import { createHttpHandler, RESPONSE_BODY_LIMIT, type HttpResult } from '../../src/handlers/http-handler';
 import { createLogger } from '../../src/observability/logger';
 
 /** The http handler against a real local server (hostile targets included). */
@@ -39,14 +39,10 @@ describe('http handler', () => {
     return new Promise((r) => server.close(r));
   });
 
-  const ctx = (signal = AbortSignal.timeout(5000), allowPrivateNetworks = true): HandlerContext => ({
-    signal,
-    jobId: 'j',
-    attempt: 1,
-    logger: createLogger('silent'),
-    allowPrivateNetworks,
-  });
-  const run = (payload: object, c = ctx()) => httpHandler.execute(httpHandler.payloadSchema.parse(payload), c);
+  const allowed = createHttpHandler({ allowPrivateNetworks: true });
+  const guarded = createHttpHandler({ allowPrivateNetworks: false });
+  const ctx = (signal = AbortSignal.timeout(5000)): HandlerContext => ({ signal, jobId: 'j', attempt: 1, logger: createLogger('silent') });
+  const run = (payload: object, c = ctx(), handler = allowed) => handler.execute(allowed.payloadSchema.parse(payload), c);
 
   it('keeps only the first 4 KB of a 100 MB body', async () => {
     const result = (await run({ url: `${base}/big`, method: 'GET' })) as HttpResult;
@@ -73,11 +69,26 @@ describe('http handler', () => {
     expect((err as HandlerError).retryable).toBe(true);
   });
 
-  it('refuses loopback and metadata addresses unless allowed', async () => {
-    await expect(run({ url: `${base}/ok` }, ctx(undefined, false))).rejects.toMatchObject({ code: 'blocked-address', retryable: false });
-    await expect(run({ url: 'http://localhost:9/x' }, ctx(undefined, false))).rejects.toMatchObject({ code: 'blocked-address' });
-    await expect(run({ url: 'http://169.254.169.254/latest/meta-data' }, ctx(undefined, false))).rejects.toMatchObject({
-      code: 'blocked-address',
-    });
+  it('refuses loopback and metadata addresses unless allowed, naming the setting', async () => {
+    const blocked = { code: 'blocked-address', retryable: false, message: expect.stringMatching(/HTTP_ALLOW_PRIVATE_NETWORKS=true/) };
+    await expect(run({ url: `${base}/ok` }, ctx(), guarded)).rejects.toMatchObject(blocked);
+    await expect(run({ url: 'http://localhost:9/x' }, ctx(), guarded)).rejects.toMatchObject(blocked);
+    await expect(run({ url: 'http://169.254.169.254/latest/meta-data' }, ctx(), guarded)).rejects.toMatchObject(blocked);
+  });
+
+  it('refuses a private literal host when the job is created, naming the setting; names are left to run time', () => {
+    const issues = (url: string) => guarded.payloadSchema.safeParse({ url }).error?.issues.map((i) => [i.path.join('.'), i.message]);
+    for (const url of [
+      'http://127.0.0.1:8080/x',
+      'http://[::1]/',
+      'http://10.0.0.7/',
+      'http://0x7f.1/',
+      'http://localhost/',
+      'http://[::127.0.0.1]/',
+    ]) {
+      expect(issues(url)).toEqual([['url', expect.stringMatching(/HTTP_ALLOW_PRIVATE_NETWORKS=true/)]]);
+    }
+    expect(issues('https://example.com/hook')).toBeUndefined();
+    expect(allowed.payloadSchema.safeParse({ url: 'http://127.0.0.1/' }).success).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { composeApi } from '../../src/api/compose';
 import { createPostgresDatabase, dropPostgresDatabase, startFerretDb, type LocalServer } from '../../src/embedded/local-servers';
-import { HandlerRegistry } from '../../src/handlers/registry';
+import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { JobQueue } from '../../src/queue/job-queue';
@@ -62,7 +62,7 @@ describe('when MongoDB is unreachable', () => {
     const app = composeApi({
       db,
       queue,
-      registry: new HandlerRegistry(),
+      registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: false })),
       logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
       defaultTimeoutMs: 1000,
     });

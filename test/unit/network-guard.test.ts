@@ -13,13 +13,18 @@ describe('network guard', () => {
     'fc00::1',
     '::ffff:127.0.0.1',
     '100.64.0.1',
+    '::127.0.0.1',
+    '::a00:1',
+    '64:ff9b::a00:1',
+    '2002:7f00:1::',
   ])('blocks %s', (ip) => expect(isBlockedAddress(ip)).toBe(true));
 
   it.each(['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111'])('allows public %s', (ip) => expect(isBlockedAddress(ip)).toBe(false));
 
   it('checks IP literals in URLs before connecting', () => {
-    expect(() => assertLiteralAllowed('[::1]')).toThrow(/non-public/);
-    expect(() => assertLiteralAllowed('169.254.169.254')).toThrow(/non-public/);
+    expect(() => assertLiteralAllowed('[::1]')).toThrow(/loopback .*HTTP_ALLOW_PRIVATE_NETWORKS=true/);
+    expect(() => assertLiteralAllowed('169.254.169.254')).toThrow(/link-local .*HTTP_ALLOW_PRIVATE_NETWORKS=true/);
+    expect(() => assertLiteralAllowed('api.localhost')).toThrow(/loopback name/);
     expect(() => assertLiteralAllowed('example.com')).not.toThrow();
   });
 });
