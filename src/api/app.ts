@@ -8,7 +8,6 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import Koa from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
-import { koaSwagger } from 'koa2-swagger-ui';
 import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import type { ExecutionRepository } from '../persistence/execution-repository';
@@ -16,7 +15,9 @@ import type { IdempotencyRepository } from '../persistence/idempotency-repositor
 import type { JobQueue } from '../queue/job-queue';
 import type { DeadLetterService } from '../services/dead-letter-service';
 import type { JobService } from '../services/job-service';
+import { htmlPages } from './middleware/html-pages';
 import { problemMiddleware } from './middleware/problem';
+import { docsRoutes } from './routes/docs';
 import { deadLetterRoutes } from './routes/dead-letter';
 import { executionRoutes } from './routes/executions';
 import { healthRoutes, type HealthCheck } from './routes/health';
@@ -36,6 +37,8 @@ export interface AppDeps {
   logger: Logger;
   /** False while the MongoDB driver knows the server is unreachable: API calls get a 503 at once. */
   storeConnected?: () => boolean;
+  /** BULL_BOARD_ACTIONS: Bull Board's buttons (retry, promote, remove, ...) work; read-only otherwise. */
+  boardActions?: boolean;
 }
 
 /** The Koa app, not listening. Middleware order: request log, problem+json errors, body, routes. */
@@ -57,6 +60,7 @@ export function createApp(deps: AppDeps): Koa {
     );
   });
   app.use(problemMiddleware(log));
+  app.use(htmlPages());
   const parseBody = koaBody({
     json: true,
     urlencoded: false,
@@ -103,10 +107,12 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = spec;
   });
   app.use(root.routes()).use(root.allowedMethods());
-  app.use(koaSwagger({ routePrefix: '/docs', swaggerOptions: { url: '/openapi.yaml' } }));
+  const docs = docsRoutes();
+  app.use(docs.assets.routes()).use(docs.page);
 
   const board = new KoaAdapter();
-  createBullBoard({ queues: [new BullMQAdapter(deps.queue.queue)], serverAdapter: board });
+  // Read-only unless asked: its buttons act on BullMQ behind Tock's back (see docs/operations.md).
+  createBullBoard({ queues: [new BullMQAdapter(deps.queue.queue, { readOnlyMode: !deps.boardActions })], serverAdapter: board });
   board.setBasePath('/admin/queues');
   app.use(board.registerPlugin({ mount: '/admin/queues' }));
   return app;

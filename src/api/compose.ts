@@ -20,6 +20,7 @@ export function composeApi(deps: {
   logger: Logger;
   defaultTimeoutMs: number;
   definitions?: DefinitionCache;
+  boardActions?: boolean;
 }): Koa {
   const { db, queue, registry, logger } = deps;
   const jobs = new JobRepository(db.models);
@@ -41,6 +42,7 @@ export function composeApi(deps: {
     queue,
     logger,
     storeConnected: () => db.conn.readyState === 1,
+    boardActions: deps.boardActions,
     health: [
       { name: 'redis', check: () => queue.ping() },
       { name: 'mongodb', check: () => db.ping() },

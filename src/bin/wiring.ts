@@ -137,7 +137,15 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       const definitions = new DefinitionCache(new JobRepository(db.models));
       const subscriber = subscribeInvalidations(services.redisUrl, cfg.QUEUE_PREFIX, definitions, logger);
       stops.unshift(async () => void (await subscriber.quit().catch(() => undefined)));
-      const app = composeApi({ db, queue, registry, logger, defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS, definitions });
+      const app = composeApi({
+        db,
+        queue,
+        registry,
+        logger,
+        defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS,
+        definitions,
+        boardActions: cfg.BULL_BOARD_ACTIONS,
+      });
       const server = app.listen(cfg.PORT, cfg.HOST);
       // Longer than the idle timeout of whatever sits in front (60 s for most load balancers): a
       // server that closes an idle connection first races the client reusing it (Node's 5 s default).

@@ -40,6 +40,7 @@ export const ConfigSchema = z.object({
   EXECUTION_RETENTION_DAYS: int(30, 0),
   EXECUTION_RETENTION_PER_JOB: int(1000, 0),
   RETENTION_INTERVAL_MS: int(60_000, 1000),
+  BULL_BOARD_ACTIONS: bool(false),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -58,6 +58,12 @@ export function slotFromJobId(jobId: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** A run's BullMQ name: what Bull Board shows. The definition's name, never its payload. */
+export function runName(def: Pick<JobDefinition, 'name'>): string {
+  return def.name.length > MAX_NAME ? `${def.name.slice(0, MAX_NAME - 1)}…` : def.name;
+}
+const MAX_NAME = 80;
+
 /**
  * The BullMQ side of definitions. Every call is idempotent: a definition's counterpart has an id
  * derived from the definition's id (a Job Scheduler with the same id, or a delayed job
@@ -98,7 +104,7 @@ export class JobQueue {
     return this.guard('register', async () => {
       if (isRepeating(def.schedule)) return this.upsertScheduler(def);
       const { data, opts, runAt } = this.onceJob(def, now);
-      await this.queue.add('run', data, opts);
+      await this.queue.add(runName(def), data, opts);
       return new Date(runAt);
     });
   }
@@ -112,7 +118,7 @@ export class JobQueue {
       s.kind === 'interval'
         ? { every: s.everyMs, startDate: s.startAt, endDate: s.endAt, limit: s.limit }
         : { pattern: s.expression.trim(), tz: s.timezone ?? 'UTC', startDate: s.startAt, endDate: s.endAt, limit: s.limit },
-      { name: 'run', data, opts: this.jobOptions(def) },
+      { name: runName(def), data, opts: this.jobOptions(def) },
     );
     const slot = slotFromJobId(job?.id);
     return slot === null ? null : new Date(slot);
@@ -145,11 +151,11 @@ export class JobQueue {
     const repeating = defs.filter((d) => isRepeating(d.schedule));
     const bulk = async () => {
       if (once.length === 0) return;
-      const jobs = once.map((d) => ({ name: 'run', ...this.onceJob(d, now) }));
+      const jobs = once.map((d) => ({ name: runName(d), ...this.onceJob(d, now) }));
       const timeoutMs = REDIS_TIMEOUT_MS + once.length * 5;
       // One job is one script call; addBulk would wrap it in a MULTI pipeline for nothing.
       const add = async () => {
-        if (jobs.length === 1) await this.queue.add('run', jobs[0]!.data, jobs[0]!.opts);
+        if (jobs.length === 1) await this.queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
         else await this.queue.addBulk(jobs);
       };
       await this.guard('register many', add, timeoutMs).catch((err: UnavailableError) => {
@@ -209,7 +215,7 @@ export class JobQueue {
 
   private runJob(def: JobDefinition, runId: string, trigger: Trigger) {
     return {
-      name: 'run',
+      name: runName(def),
       data: { d: def.id, v: def.version, t: trigger } satisfies RunData,
       opts: { ...this.jobOptions(def), jobId: runId },
     };

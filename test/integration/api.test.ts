@@ -264,10 +264,52 @@ describe('REST API against real Redis and FerretDB', () => {
     expect(res.body.checks.mongodb.status).toBe('ok');
   });
 
-  it('serves the spec, Swagger UI and Bull Board', async () => {
+  it('serves the spec, Swagger UI and Bull Board with nothing from another host, under a CSP', async () => {
     expect((await fetch(`${api.baseUrl}/openapi.yaml`)).status).toBe(200);
-    expect(await (await fetch(`${api.baseUrl}/docs`)).text()).toMatch(/swagger/i);
-    expect((await fetch(`${api.baseUrl}/admin/queues`)).status).toBe(200);
+    for (const page of ['/docs', '/admin/queues']) {
+      const res = await fetch(`${api.baseUrl}${page}`);
+      const html = await res.text();
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
+      const refs = [...html.matchAll(/<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(refs.length).toBeGreaterThan(2);
+      expect({ page, external: refs.filter((u) => /^(https?:)?\/\//.test(u)) }).toEqual({ page, external: [] });
+      const base = /<base href="([^"]+)"/.exec(html)?.[1] ?? `${page}/`;
+      for (const ref of refs) {
+        const asset = await fetch(new URL(ref, new URL(base, api.baseUrl)));
+        expect({ ref, status: asset.status }).toEqual({ ref, status: 200 });
+        await asset.arrayBuffer();
+      }
+    }
+    expect(await (await fetch(`${api.baseUrl}/docs`)).text()).toMatch(/swagger-ui-bundle\.js/);
+  });
+
+  it("Bull Board is read-only: its actions change nothing; runs carry the definition's name", async () => {
+    const once = await api.request('POST', '/api/v1/jobs', {
+      name: 'report for Alice',
+      handler: 'noop',
+      schedule: { kind: 'delay', delayMs: 600_000 },
+    });
+    const cron = await api.request('POST', '/api/v1/jobs', {
+      name: 'nightly',
+      handler: 'noop',
+      schedule: { kind: 'cron', expression: '0 3 * * *' },
+    });
+    const runId = `${once.body.id}-v1`;
+    const board = (method: string, path: string, body?: unknown) =>
+      fetch(`${api.baseUrl}/admin/queues/api/queues/jobs${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    expect((await board('PUT', `/${runId}/promote`)).status).toBe(405);
+    expect((await board('PATCH', `/job-schedulers/${cron.body.id}`, { every: 5000 })).status).toBe(405);
+    expect((await board('PUT', `/job-schedulers/${cron.body.id}/remove`)).status).toBe(405);
+    expect((await board('PUT', '/obliterate')).status).toBe(405);
+    expect(await api.queue.queue.getJobState(runId)).toBe('delayed');
+    const scheduler = await api.queue.queue.getJobScheduler(cron.body.id);
+    expect(scheduler).toMatchObject({ pattern: '0 3 * * *', name: 'nightly' });
+    expect((await api.queue.queue.getJob(runId))?.name).toBe('report for Alice');
   });
 });
 
