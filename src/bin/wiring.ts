@@ -4,7 +4,7 @@ import { builtinHandlers, HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import { connectDatabase, type Database } from '../persistence/mongo';
 import { JobQueue } from '../queue/job-queue';
-import { createRedis, evictionPolicyError, maxmemoryPolicy, withTimeout } from '../queue/redis';
+import { createRedis, evictionPolicyError, redisSettings, redisSettingsWarnings, withTimeout, type RedisSettings } from '../queue/redis';
 import { startWorker } from '../worker/worker-runtime';
 import { ExecutionRepository } from '../persistence/execution-repository';
 import { JobRepository } from '../persistence/job-repository';
@@ -29,19 +29,26 @@ async function connectMongo(url: string, ensureIndexes: boolean): Promise<Databa
   }
 }
 
-async function checkRedis(url: string, checkEviction: boolean, allowEviction: boolean): Promise<void> {
+/**
+ * Checks that Redis answers and reads the settings Tock depends on. A worker refuses a Redis that
+ * may evict keys (unless REDIS_ALLOW_EVICTION); every process warns about the rest.
+ */
+async function checkRedis(url: string, refuseEviction: boolean, logger: Logger): Promise<void> {
   const probe = createRedis(url, 'command', { enableOfflineQueue: true, retryStrategy: () => null });
-  let policy: string | null;
+  let settings: RedisSettings;
   try {
     await withTimeout(probe.ping(), 3000, 'ping');
-    policy = checkEviction ? await withTimeout(maxmemoryPolicy(probe), 3000, 'INFO memory') : null;
+    settings = await withTimeout(redisSettings(probe), 3000, 'INFO');
   } catch (err) {
     throw new Error(`Redis at ${redact(url)} did not answer: ${(err as Error).message}`, { cause: err });
   } finally {
     probe.disconnect();
   }
-  const error = evictionPolicyError(policy, allowEviction);
-  if (error) throw new Error(`Redis at ${redact(url)}: ${error}`);
+  if (refuseEviction) {
+    const error = evictionPolicyError(settings.maxmemoryPolicy, false);
+    if (error) throw new Error(`Redis at ${redact(url)}: ${error}`);
+  }
+  for (const warning of redisSettingsWarnings(settings)) logger.warn({ redis: redact(url) }, warning);
 }
 
 function redact(url: string): string {
@@ -116,7 +123,11 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
   const services = await resolveServices(cfg, logger);
   const stops: Stop[] = [services.stop];
   try {
-    await checkRedis(services.redisUrl, parts.worker, cfg.REDIS_ALLOW_EVICTION);
+    await checkRedis(services.redisUrl, parts.worker && !cfg.REDIS_ALLOW_EVICTION, logger);
+    logger.info(
+      { redis: redact(services.redisUrl), mongodb: redact(services.mongoUrl) },
+      `Redis: ${redact(services.redisUrl)} (${services.redisOrigin}); MongoDB: ${redact(services.mongoUrl)} (${services.mongoOrigin})`,
+    );
     const db = await connectMongo(services.mongoUrl, parts.api);
     stops.unshift(() => db.close());
     const registry = new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS }));
@@ -153,9 +164,12 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       server.headersTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS + 1000;
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : cfg.PORT;
+      const host = cfg.HOST === '0.0.0.0' || cfg.HOST === '::' ? 'localhost' : cfg.HOST;
+      const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       logger.info(
-        { port: typeof address === 'object' && address ? address.port : cfg.PORT },
-        `API listening on http://localhost:${cfg.PORT}`,
+        { port, api: `${base}/api/v1`, docs: `${base}/docs`, board: `${base}/admin/queues` },
+        `API listening on ${base}: the API at ${base}/api/v1, its docs at ${base}/docs, Bull Board at ${base}/admin/queues`,
       );
       stops.unshift(async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -105,7 +105,7 @@ export async function startRedisServer(opts: RedisServerOptions): Promise<LocalS
   return { url: `redis://127.0.0.1:${port}`, port, process: child, stop: stopper(child) };
 }
 
-/** Builds FerretDB into the cache on first use (about 2 minutes), then returns the binary's path. */
+/** Builds FerretDB into the cache on first use (2-5 minutes), then returns the binary's path. */
 export async function ensureFerretDb(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
   if (process.env.FERRETDB_BIN) return process.env.FERRETDB_BIN;
   const child = spawn('bash', [INSTALL_FERRETDB_SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -123,10 +123,12 @@ export interface FerretOptions {
   /** postgresql://... to use the PostgreSQL handler; otherwise SQLite under dir. */
   postgresUrl?: string;
   database?: string;
+  /** Where the build's progress goes when FerretDB is built first (stderr by default). */
+  log?: (line: string) => void;
 }
 
 export async function startFerretDb(opts: FerretOptions): Promise<LocalServer> {
-  const bin = await ensureFerretDb();
+  const bin = await ensureFerretDb(opts.log);
   const port = opts.port ?? (await freePort());
   const dir = path.resolve(opts.dir);
   mkdirSync(dir, { recursive: true });

@@ -26,10 +26,44 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Redis' maxmemory-policy, read from INFO (CONFIG is often disabled on managed Redis). */
-export async function maxmemoryPolicy(redis: Redis): Promise<string | null> {
-  const info = await redis.info('memory');
-  return /^maxmemory_policy:(\S+)/m.exec(info)?.[1] ?? null;
+export interface RedisSettings {
+  /** maxmemory-policy; null when INFO does not say. */
+  maxmemoryPolicy: string | null;
+  /** appendonly (AOF persistence); null when INFO does not say. */
+  appendonly: boolean | null;
+}
+
+/** The settings Tock depends on, read from INFO (CONFIG is often disabled on managed Redis). */
+export async function redisSettings(redis: Redis): Promise<RedisSettings> {
+  const [memory, persistence] = await Promise.all([redis.info('memory'), redis.info('persistence')]);
+  const aof = /^aof_enabled:(\d)/m.exec(persistence)?.[1];
+  return {
+    maxmemoryPolicy: /^maxmemory_policy:(\S+)/m.exec(memory)?.[1] ?? null,
+    appendonly: aof === undefined ? null : aof === '1',
+  };
+}
+
+/**
+ * What a Redis without the recommended settings risks, for the start-up log (processes that do
+ * not refuse such a Redis warn instead).
+ */
+export function redisSettingsWarnings(settings: RedisSettings): string[] {
+  const warnings: string[] = [];
+  if (settings.appendonly === false) {
+    warnings.push(
+      'Redis does not persist its data (appendonly no): if it restarts, manual runs and dead-letter retries waiting ' +
+        'in it and retries in backoff are lost, and schedules stop until the reconciler restores them from MongoDB. ' +
+        'Set "appendonly yes".',
+    );
+  }
+  const policy = settings.maxmemoryPolicy;
+  if (policy !== null && policy !== 'noeviction') {
+    warnings.push(
+      `Redis maxmemory-policy is "${policy}": under memory pressure it may evict queued runs and locks, which are then lost ` +
+        'without a trace. Set "maxmemory-policy noeviction".',
+    );
+  }
+  return warnings;
 }
 
 /**
