@@ -54,7 +54,8 @@ describe('http handler', () => {
   it('ends a request that never answers at the timeout with code timeout', async () => {
     const started = Date.now();
     await expect(run({ url: `${base}/hang`, timeoutMs: 300 })).rejects.toMatchObject({ code: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(1300);
+    // The attempt ends at its timeout, not at the target's leisure (bar: timeout + 1 s).
+    expect(Date.now() - started).toBeLessThan(300 + 1000);
   });
 
   it('does not follow redirects unless asked, and stops redirect loops', async () => {
