@@ -136,14 +136,14 @@ export const XRequestIdParam = z
   .string()
   .optional()
   .meta({
+    // Not a component: Swagger UI 5 shows a path-level parameter given by $ref as a nameless `any`.
+    // No example either: "Try it out" would send the same id with every request.
     param: {
-      id: 'XRequestId',
       in: 'header',
       name: 'X-Request-Id',
       description:
-        'A request id to correlate logs; echoed in the response. When absent, or when it is not 1-128 letters, digits and `._:-`, ' +
-        'the API generates a UUID instead.',
-      example: '3b1e7c1e-1f5a-4d8e-9f51-1f2d6f1c2a7b',
+        'A request id to correlate logs (e.g. a UUID, one per request); echoed in the response. When absent, or when it is not ' +
+        '1-128 letters, digits and `._:-`, the API generates a UUID instead.',
     },
   });
 
