@@ -34,8 +34,20 @@ export interface JobDefinition {
   version: number;
 }
 
-const Name = z.string().trim().min(1).max(200);
-const TimeoutMs = z.number().int().min(1).max(3_600_000);
+const Name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .meta({
+    description: 'A label (not unique). Leading and trailing whitespace is trimmed; 1-200 characters remain.',
+    examples: ['nightly-export'],
+    pattern: '\\S', // what trim().min(1) asks for, for the contract (JSON Schema cannot trim)
+  });
+const TimeoutMs = z.number().int().min(1).max(3_600_000).meta({
+  description:
+    "Per-attempt timeout in milliseconds; an attempt that takes longer fails with code `timeout`. A job created without one gets the server's `DEFAULT_TIMEOUT_MS` (30000).",
+});
 const Payload = z.record(z.string(), z.unknown());
 
 function checkPayload(registry: HandlerRegistry, handler: string, payload: unknown, ctx: z.RefinementCtx): void {
@@ -76,7 +88,10 @@ export function patchJobSchema(registry: HandlerRegistry) {
     .strictObject({
       name: Name.optional(),
       handler: z.string().min(1).max(100).optional(),
-      payload: Payload.optional(),
+      payload: Payload.optional().meta({
+        description:
+          "The handler's input, validated against the schema of the new `handler` or, without one, of the job's current handler.",
+      }),
       schedule: ScheduleSchema.optional(),
       retry: RetryPolicySchema.optional(),
       timeoutMs: TimeoutMs.optional(),

@@ -6,7 +6,11 @@ import { z } from 'zod';
  * The slot arithmetic mirrors BullMQ's Job Schedulers (cron via cron-parser, `every` anchored at
  * the first slot) so that the nextRunAt we store is the slot BullMQ will actually fire.
  */
-const isoWithOffset = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset' });
+const isoWithOffset = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset' }).meta({
+  id: 'DateTimeWithOffset',
+  description: 'An ISO 8601 date-time with seconds and an offset (`Z` or `±hh:mm`), e.g. `2030-01-01T09:00:00+01:00`.',
+  examples: ['2030-01-01T09:00:00+01:00'],
+});
 const MAX_INTERVAL_MS = 366 * 24 * 3600 * 1000;
 
 export function isValidTimeZone(tz: string): boolean {
@@ -39,30 +43,94 @@ export const OVERLAP_POLICIES = ['allow', 'forbid'] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 const repeatBounds = {
-  startAt: isoWithOffset.optional(),
-  endAt: isoWithOffset.optional(),
-  limit: z.number().int().min(1).max(1_000_000).optional(),
+  startAt: isoWithOffset.optional().meta({ description: 'No run before this time.' }),
+  endAt: isoWithOffset
+    .optional()
+    .meta({ description: 'No run after this time; must be after `startAt` and, when the schedule is set, in the future.' }),
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .meta({
+      id: 'ScheduleLimit',
+      description:
+        'At most this many runs, counted since the schedule was last registered (pausing and resuming, or any change of the job, starts the count again).',
+    })
+    .optional(),
   /** An occurrence that starts later than the misfire grace: `skip` it (default) or run it once. */
-  misfire: z.enum(MISFIRE_POLICIES).optional(),
+  misfire: z
+    .enum(MISFIRE_POLICIES)
+    .meta({
+      id: 'ScheduleMisfire',
+      description:
+        'What happens to an occurrence that starts more than MISFIRE_GRACE_MS (default 5 s) after its slot, because no worker could run it ' +
+        '(downtime): `skip` (default) records it as `skipped` (error code `misfire`) and the job goes on with its next future slot; ' +
+        '`runOnce` runs it as one catch-up occurrence. Never a burst of all missed ones: BullMQ keeps one pending occurrence per schedule.',
+    })
+    .optional(),
   /** An occurrence due while the previous one still runs: run it too (`allow`, default) or skip it. */
-  overlap: z.enum(OVERLAP_POLICIES).optional(),
+  overlap: z
+    .enum(OVERLAP_POLICIES)
+    .meta({
+      id: 'ScheduleOverlap',
+      description:
+        'An occurrence due while the previous one still runs: `allow` (default) runs it too; `forbid` skips it and records the skip as ' +
+        'an execution with status `skipped` (error code `overlap`). Under `forbid` no two runs of the job overlap, manual triggers included.',
+    })
+    .optional(),
 };
 
-export const OnceSchedule = z.strictObject({ kind: z.literal('once'), runAt: isoWithOffset });
-export const DelaySchedule = z.strictObject({
-  kind: z.literal('delay'),
-  delayMs: z.number().int().min(0).max(MAX_INTERVAL_MS),
+export const OnceSchedule = z.strictObject({ kind: z.literal('once'), runAt: isoWithOffset }).meta({
+  id: 'OnceSchedule',
+  title: 'once',
+  description: 'Runs one time, at `runAt` (which must be in the future when the schedule is set).',
 });
-export const IntervalSchedule = z.strictObject({
-  kind: z.literal('interval'),
-  everyMs: z.number().int().min(1000).max(MAX_INTERVAL_MS),
-  ...repeatBounds,
-});
+export const DelaySchedule = z
+  .strictObject({
+    kind: z.literal('delay'),
+    delayMs: z.number().int().min(0).max(MAX_INTERVAL_MS).meta({ description: 'Milliseconds from now (at most 366 days).' }),
+  })
+  .meta({
+    id: 'DelaySchedule',
+    title: 'delay',
+    description: 'Runs one time, `delayMs` after the schedule is set (created, patched); the due time is then fixed.',
+  });
+export const IntervalSchedule = z
+  .strictObject({
+    kind: z.literal('interval'),
+    everyMs: z.number().int().min(1000).max(MAX_INTERVAL_MS).meta({ description: 'Period in milliseconds (1 s to 366 days).' }),
+    ...repeatBounds,
+  })
+  .meta({
+    id: 'IntervalSchedule',
+    title: 'interval',
+    description:
+      'Runs every `everyMs`, starting at `startAt` (or at once when absent or past). Slots missed while workers were busy or down ' +
+      'are skipped, keeping the original phase.',
+  });
 export const CronSchedule = z
   .strictObject({
     kind: z.literal('cron'),
-    expression: z.string().min(1).max(200),
-    timezone: z.string().min(1).max(100).optional(),
+    expression: z
+      .string()
+      .min(1)
+      .max(200)
+      .meta({
+        description:
+          'A cron expression with 5 fields (minute precision) or 6 fields (a leading seconds field), or an alias such as `@hourly`, ' +
+          '`@daily`, `@weekly`. Validated with cron-parser (values out of range are `400`).',
+        examples: ['30 2 * * *', '*/10 * * * * *', '@hourly'],
+      }),
+    timezone: z
+      .string()
+      .min(1)
+      .max(100)
+      .meta({
+        description: 'An IANA time zone the expression is evaluated in (e.g. `Europe/Berlin`); without it, UTC.',
+        examples: ['Europe/Berlin'],
+      })
+      .optional(),
     ...repeatBounds,
   })
   .superRefine((s, ctx) => {
@@ -72,8 +140,14 @@ export const CronSchedule = z
     }
     const error = cronExpressionError(s.expression, s.timezone);
     if (error) ctx.addIssue({ code: 'custom', path: ['expression'], message: error });
+  })
+  .meta({
+    id: 'CronSchedule',
+    title: 'cron',
+    description: 'Runs at the slots of a cron expression, the first one being the first slot after now (or after `startAt`).',
   });
 
+/** The schedule of a definition, validated (`.meta` names it and its kinds in the OpenAPI contract). */
 export const ScheduleSchema = z
   .discriminatedUnion('kind', [OnceSchedule, DelaySchedule, IntervalSchedule, CronSchedule])
   .superRefine((s, ctx) => {
@@ -82,7 +156,8 @@ export const ScheduleSchema = z
         ctx.addIssue({ code: 'custom', path: ['endAt'], message: 'must be after startAt' });
       }
     }
-  });
+  })
+  .meta({ id: 'Schedule', description: 'When the job runs. One of four kinds, told apart by `kind`.' });
 
 export type Schedule = z.infer<typeof ScheduleSchema>;
 export type ScheduleKind = Schedule['kind'];

@@ -17,6 +17,8 @@ export interface Handler<P = unknown> {
   readonly name: string;
   readonly description: string;
   readonly payloadSchema: z.ZodType<P>;
+  /** What `execute` returns, for the API contract only (never checked at run time). */
+  readonly resultSchema?: z.ZodType;
   /** Returns the result recorded with the execution; throws to fail the attempt. */
   execute(payload: P, ctx: HandlerContext): Promise<unknown>;
 }
@@ -25,6 +27,7 @@ export function defineHandler<S extends z.ZodType>(h: {
   name: string;
   description: string;
   payloadSchema: S;
+  resultSchema?: z.ZodType;
   execute(payload: z.infer<S>, ctx: HandlerContext): Promise<unknown>;
 }): Handler<z.infer<S>> {
   return h as unknown as Handler<z.infer<S>>;

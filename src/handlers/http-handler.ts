@@ -10,16 +10,52 @@ const MAX_REDIRECTS = 5;
 const NON_RETRYABLE_STATUSES = new Set([400, 401, 403, 404, 405, 410, 422]);
 
 const HttpPayloadBase = z.strictObject({
-  url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }),
+  url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }).meta({
+    description: 'An absolute `http` or `https` URL.',
+    examples: ['https://example.com/hooks/tock'],
+    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', // the protocol check, for the contract
+  }),
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('POST'),
-  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'is not a valid header name'), z.string().max(8192)).default({}),
-  body: z.unknown().optional(),
-  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-  expectedStatus: z.array(z.number().int().min(100).max(599)).min(1).max(50).optional(),
-  followRedirects: z.boolean().default(false),
-  retryOnClientError: z.boolean().default(false),
+  headers: z
+    .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'is not a valid header name'), z.string().max(8192))
+    .default({})
+    .meta({ description: 'Request headers (name to value); `user-agent` defaults to `tock-webhook/1`.' }),
+  body: z
+    .unknown()
+    .optional()
+    .meta({
+      description:
+        'The request body: a string is sent as is (`text/plain` unless a `content-type` header is given), any other JSON value ' +
+        'is sent JSON-encoded (`application/json`). Absent: no body.',
+    }),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(3_600_000)
+    .optional()
+    .meta({ description: "Timeout of the HTTP exchange; the job's `timeoutMs` applies as well." }),
+  expectedStatus: z
+    .array(z.number().int().min(100).max(599))
+    .min(1)
+    .max(50)
+    .optional()
+    .meta({ description: 'Statuses that count as success (default any 2xx).' }),
+  followRedirects: z.boolean().default(false).meta({ description: 'Follow 3xx redirects (at most 5).' }),
+  retryOnClientError: z.boolean().default(false).meta({
+    description: 'Also retry after 400, 401, 403, 404, 405, 410 and 422 (otherwise such a run goes straight to the dead letter).',
+  }),
 });
 type HttpPayload = z.infer<typeof HttpPayloadBase>;
+
+const PAYLOAD_META = {
+  description:
+    'Calls a webhook. The attempt fails on a network error, a timeout, or an unexpected status (anything but 2xx unless ' +
+    '`expectedStatus` says otherwise). Unless the server sets `HTTP_ALLOW_PRIVATE_NETWORKS=true`, addresses that are not ' +
+    'public (loopback, private, link-local, ...) are refused: a literal one (or a `localhost` name) when the job is ' +
+    'created (`400` on `payload.url`), and a name that resolves to one when the job runs (`blocked-address`, not ' +
+    'retried). Stored and returned as sent (defaults are applied when the job runs).',
+};
 
 export interface HttpHandlerOptions {
   /** HTTP_ALLOW_PRIVATE_NETWORKS: webhooks may call loopback, private and link-local addresses. */
@@ -28,11 +64,11 @@ export interface HttpHandlerOptions {
 
 /** The payload schema; without allowPrivateNetworks, a URL whose host is a private literal is refused at create. */
 function payloadSchema(opts: HttpHandlerOptions) {
-  if (opts.allowPrivateNetworks) return HttpPayloadBase;
+  if (opts.allowPrivateNetworks) return HttpPayloadBase.meta(PAYLOAD_META);
   return HttpPayloadBase.superRefine((p, ctx) => {
     const error = literalHostError(new URL(p.url).hostname);
     if (error) ctx.addIssue({ code: 'custom', path: ['url'], message: error });
-  });
+  }).meta(PAYLOAD_META);
 }
 
 export interface HttpResult {
@@ -42,6 +78,16 @@ export interface HttpResult {
   bodyTruncated: boolean;
   url: string;
 }
+
+const HttpResultSchema: z.ZodType<HttpResult> = z
+  .strictObject({
+    statusCode: z.number().int(),
+    durationMs: z.number().int().min(0),
+    body: z.string().meta({ description: 'The first 4 KB of the response body.' }),
+    bodyTruncated: z.boolean(),
+    url: z.string().meta({ description: 'The final URL (after redirects).' }),
+  })
+  .meta({ description: 'The `result` of an `http` execution (on success, and on failure by an unexpected status).' });
 
 interface RawResponse {
   statusCode: number;
@@ -126,6 +172,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     name: 'http',
     description: 'Calls an HTTP(S) webhook; fails on an unexpected status (default: anything but 2xx).',
     payloadSchema: payloadSchema(opts),
+    resultSchema: HttpResultSchema,
     async execute(payload, ctx: HandlerContext): Promise<HttpResult> {
       // The payload's own timeout, within the attempt's (not AbortSignal.any with AbortSignal.timeout:
       // on Node 20 the timeout signal can be collected before it fires, and the request then hangs).

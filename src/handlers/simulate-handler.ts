@@ -8,6 +8,7 @@ export const simulateHandler = defineHandler({
     durationMs: z.number().int().min(0).max(3_600_000).default(0),
     failureRate: z.number().min(0).max(1).default(0),
   }),
+  resultSchema: z.strictObject({ durationMs: z.number().int() }).meta({ description: 'The `result` of a successful `simulate` attempt.' }),
   async execute({ durationMs, failureRate }, { signal }) {
     await abortableSleep(durationMs, signal);
     if (failureRate > 0 && Math.random() < failureRate) {

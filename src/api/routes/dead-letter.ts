@@ -1,21 +1,9 @@
 import Router from '@koa/router';
-import { z } from 'zod';
 import { NotFoundError } from '../../domain/errors';
-import { toObjectId } from '../../persistence/job-repository';
 import type { DeadLetterService } from '../../services/dead-letter-service';
 import { noBody, query } from '../middleware/validate';
 import { deadLetterResource } from '../serializers';
-import { Cursor, Limit } from './jobs';
-
-const DeadLetterListQuery = z.strictObject({
-  jobId: z
-    .string()
-    .refine((s) => toObjectId(s) !== null, 'must be a job id')
-    .optional(),
-  state: z.enum(['open', 'retried']).default('open'),
-  limit: Limit,
-  cursor: Cursor,
-});
+import { DeadLetterListQuery } from '../schemas';
 
 const ENTRY_ID = /^[A-Za-z0-9:._-]{1,300}$/;
 

@@ -7,13 +7,8 @@ import type { Logger } from '../../observability/logger';
 import type { JobService } from '../../services/job-service';
 import { problem, problemOf, type Problem } from '../middleware/problem';
 import { fieldErrors, requestBody, storableErrors } from '../middleware/validate';
+import { BatchEnvelope, TriggerEnvelope } from '../schemas';
 import { jobResource } from '../serializers';
-
-export const MAX_BATCH = 1000;
-
-const BatchEnvelope = z.strictObject({ jobs: z.array(z.unknown()).min(1).max(MAX_BATCH) });
-
-const TriggerEnvelope = z.strictObject({ jobIds: z.array(z.string().min(1).max(100)).min(1).max(MAX_BATCH) });
 
 export type BatchResult =
   { index: number; status: 201; job: ReturnType<typeof jobResource> } | { index: number; status: number; problem: Problem };

@@ -1,38 +1,16 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import { ValidationError } from '../../domain/errors';
-import { createJobSchema, EXECUTION_STATUSES, JOB_STATUSES, patchJobSchema } from '../../domain/job-definition';
-import { SCHEDULE_KINDS } from '../../domain/schedule';
+import { createJobSchema, patchJobSchema } from '../../domain/job-definition';
 import type { HandlerRegistry } from '../../handlers/registry';
 import type { Logger } from '../../observability/logger';
 import type { IdempotencyRepository } from '../../persistence/idempotency-repository';
 import type { JobService } from '../../services/job-service';
 import { idempotency } from '../middleware/idempotency';
 import { body, noBody, query } from '../middleware/validate';
+import { ExecutionListQuery, JobListQuery } from '../schemas';
 import { etag, executionResource, jobResource } from '../serializers';
 import { addBatchRoute, addBatchTriggerRoute } from './jobs-batch';
-
-export const Limit = z.coerce.number().int().min(1).max(100).default(20);
-export const Cursor = z.string().min(1).max(1000).optional();
-
-const JobListQuery = z.strictObject({
-  status: z.enum(JOB_STATUSES).optional(),
-  handler: z.string().min(1).max(100).optional(),
-  scheduleKind: z.enum(SCHEDULE_KINDS).optional(),
-  nextRunBefore: z.iso
-    .datetime({ offset: true })
-    .transform((s) => new Date(s))
-    .optional(),
-  limit: Limit,
-  cursor: Cursor,
-});
-
-const ExecutionListQuery = z.strictObject({
-  status: z.enum(EXECUTION_STATUSES).optional(),
-  limit: Limit,
-  cursor: Cursor,
-});
 
 /** `If-Match: "3"` (or W/"3", or 3) -> 3; absent or `*` -> undefined. */
 export function ifMatch(ctx: Context): number | undefined {

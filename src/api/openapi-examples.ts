@@ -1,0 +1,449 @@
+/**
+ * The examples of the OpenAPI contract (openapi.ts): whole request and response bodies as a client
+ * sends or gets them. The unit test of the contract checks each one against its schema.
+ */
+import type { oas31 } from 'zod-openapi';
+
+type Examples = Record<string, oas31.ExampleObject>;
+
+/** Reusable examples (components.examples). */
+export const componentExamples: Examples = {
+  JobOnce: {
+    summary: 'A once job, just created',
+    value: {
+      id: '6b0411d5f6f66b9c7ecddd25',
+      name: 'send-report',
+      handler: 'noop',
+      payload: {},
+      schedule: { kind: 'once', runAt: '2026-11-23T11:13:41.365Z' },
+      retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
+      timeoutMs: 30000,
+      status: 'scheduled',
+      nextRunAt: '2026-11-23T11:13:41.365Z',
+      lastRunAt: null,
+      lastExecutionStatus: null,
+      runCount: 0,
+      failureCount: 0,
+      createdAt: '2026-11-23T10:13:41.388Z',
+      updatedAt: '2026-11-23T10:13:41.388Z',
+      version: 1,
+    },
+  },
+  JobListPage: {
+    summary: 'A page of jobs',
+    value: {
+      items: [
+        {
+          id: '6b0411d5f6f66b9c7ecddd26',
+          name: 'poll-inbox',
+          handler: 'simulate',
+          payload: { durationMs: 10, failureRate: 1 },
+          schedule: { kind: 'interval', everyMs: 1000, limit: 3 },
+          retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } },
+          timeoutMs: 30000,
+          status: 'completed',
+          nextRunAt: null,
+          lastRunAt: '2026-11-23T10:13:43.612Z',
+          lastExecutionStatus: 'failed',
+          runCount: 3,
+          failureCount: 3,
+          createdAt: '2026-11-23T10:13:41.405Z',
+          updatedAt: '2026-11-23T10:13:41.405Z',
+          version: 1,
+        },
+      ],
+      nextCursor: 'WyI2YjA0MTFkNWY2ZjY2YjljN2VjZGRkMjYiXQ',
+    },
+  },
+  JobWithExecutions: {
+    summary: 'An interval job that ran out, with its executions',
+    value: {
+      id: '6b0411d5f6f66b9c7ecddd26',
+      name: 'poll-inbox',
+      handler: 'simulate',
+      payload: { durationMs: 10, failureRate: 1 },
+      schedule: { kind: 'interval', everyMs: 1000, limit: 3 },
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } },
+      timeoutMs: 30000,
+      status: 'completed',
+      nextRunAt: null,
+      lastRunAt: '2026-11-23T10:13:43.612Z',
+      lastExecutionStatus: 'failed',
+      runCount: 3,
+      failureCount: 3,
+      createdAt: '2026-11-23T10:13:41.405Z',
+      updatedAt: '2026-11-23T10:13:41.405Z',
+      version: 1,
+      recentExecutions: [
+        {
+          id: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408.2',
+          jobId: '6b0411d5f6f66b9c7ecddd26',
+          runId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+          attempt: 2,
+          status: 'failed',
+          trigger: 'schedule',
+          scheduledFor: '2026-11-23T10:13:43.408Z',
+          startedAt: '2026-11-23T10:13:43.602Z',
+          finishedAt: '2026-11-23T10:13:43.612Z',
+          durationMs: 10,
+          driftMs: 194,
+          workerId: 'vm:18013',
+          error: { message: 'simulated failure (failureRate 1)', code: 'simulated' },
+          result: null,
+        },
+      ],
+    },
+  },
+  ExecutionFailed: {
+    summary: 'A failed attempt',
+    value: {
+      id: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408.2',
+      jobId: '6b0411d5f6f66b9c7ecddd26',
+      runId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+      attempt: 2,
+      status: 'failed',
+      trigger: 'schedule',
+      scheduledFor: '2026-11-23T10:13:43.408Z',
+      startedAt: '2026-11-23T10:13:43.602Z',
+      finishedAt: '2026-11-23T10:13:43.612Z',
+      durationMs: 10,
+      driftMs: 194,
+      workerId: 'vm:18013',
+      error: { message: 'simulated failure (failureRate 1)', code: 'simulated' },
+      result: null,
+    },
+  },
+  ExecutionSucceeded: {
+    summary: 'A successful webhook call',
+    value: {
+      id: '6b0411d5f6f66b9c7ecddd27-m-9a1c3e5f7b2d.1',
+      jobId: '6b0411d5f6f66b9c7ecddd27',
+      runId: '6b0411d5f6f66b9c7ecddd27-m-9a1c3e5f7b2d',
+      attempt: 1,
+      status: 'succeeded',
+      trigger: 'manual',
+      scheduledFor: '2026-11-23T10:20:00.000Z',
+      startedAt: '2026-11-23T10:20:00.012Z',
+      finishedAt: '2026-11-23T10:20:00.187Z',
+      durationMs: 175,
+      driftMs: 12,
+      workerId: 'vm:18013',
+      error: null,
+      result: { statusCode: 200, durationMs: 174, body: '{"ok":true}', bodyTruncated: false, url: 'https://example.com/hooks/tock' },
+    },
+  },
+  DeadLetterOpen: {
+    summary: 'An open entry',
+    value: {
+      id: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+      jobId: '6b0411d5f6f66b9c7ecddd26',
+      jobName: 'poll-inbox',
+      handler: 'simulate',
+      runId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+      trigger: 'schedule',
+      reason: 'failed',
+      attempts: 2,
+      error: { message: 'simulated failure (failureRate 1)', code: 'simulated' },
+      lastExecutionId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408.2',
+      failedAt: '2026-11-23T10:13:43.612Z',
+      state: 'open',
+      retriedAt: null,
+      retryRunId: null,
+    },
+  },
+  DeadLetterRetried: {
+    summary: 'A retried entry',
+    value: {
+      id: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+      jobId: '6b0411d5f6f66b9c7ecddd26',
+      jobName: 'poll-inbox',
+      handler: 'simulate',
+      runId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+      trigger: 'schedule',
+      reason: 'failed',
+      attempts: 2,
+      error: { message: 'simulated failure (failureRate 1)', code: 'simulated' },
+      lastExecutionId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408.2',
+      failedAt: '2026-11-23T10:13:43.612Z',
+      state: 'retried',
+      retriedAt: '2026-11-23T10:13:57.643Z',
+      retryRunId: '6b0411d5f6f66b9c7ecddd26-r-39e2b31cd08c',
+    },
+  },
+  ExecutionListPage: {
+    summary: 'A page of execution records',
+    value: {
+      items: [
+        {
+          id: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408.2',
+          jobId: '6b0411d5f6f66b9c7ecddd26',
+          runId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+          attempt: 2,
+          status: 'failed',
+          trigger: 'schedule',
+          scheduledFor: '2026-11-23T10:13:43.408Z',
+          startedAt: '2026-11-23T10:13:43.602Z',
+          finishedAt: '2026-11-23T10:13:43.612Z',
+          durationMs: 10,
+          driftMs: 194,
+          workerId: 'vm:18013',
+          error: { message: 'simulated failure (failureRate 1)', code: 'simulated' },
+          result: null,
+        },
+      ],
+      nextCursor: 'WzE3OTU0Mjg4MjM2MDIsInJlcGVhdDo2YjA0MTFkNWY2ZjY2YjljN2VjZGRkMjY6MTc5NTQyODgyMzQwOC4yIl0',
+    },
+  },
+  DeadLetterListPage: {
+    summary: 'A page of dead-letter entries',
+    value: {
+      items: [
+        {
+          id: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+          jobId: '6b0411d5f6f66b9c7ecddd26',
+          jobName: 'poll-inbox',
+          handler: 'simulate',
+          runId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408',
+          trigger: 'schedule',
+          reason: 'failed',
+          attempts: 2,
+          error: { message: 'simulated failure (failureRate 1)', code: 'simulated' },
+          lastExecutionId: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408.2',
+          failedAt: '2026-11-23T10:13:43.612Z',
+          state: 'open',
+          retriedAt: null,
+          retryRunId: null,
+        },
+      ],
+      nextCursor: null,
+    },
+  },
+};
+
+export const createJob: Examples = {
+  once: {
+    summary: 'once - run one time at runAt',
+    value: { name: 'send-report', handler: 'noop', schedule: { kind: 'once', runAt: '2030-01-01T09:00:00+01:00' } },
+  },
+  delay: {
+    summary: 'delay - run one time, delayMs after creation',
+    value: { name: 'warm-cache', handler: 'sleep', payload: { durationMs: 200 }, schedule: { kind: 'delay', delayMs: 5000 } },
+  },
+  interval: {
+    summary: 'interval - every everyMs, with bounds and a retry policy',
+    value: {
+      name: 'poll-inbox',
+      handler: 'simulate',
+      payload: { durationMs: 50, failureRate: 0.5 },
+      schedule: { kind: 'interval', everyMs: 2000, startAt: '2030-01-01T00:00:00Z', endAt: '2030-01-01T01:00:00Z', limit: 5 },
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 500 } },
+    },
+  },
+  cron: {
+    summary: 'cron - a cron expression in a time zone',
+    value: { name: 'nightly-export', handler: 'noop', schedule: { kind: 'cron', expression: '30 2 * * *', timezone: 'Europe/Berlin' } },
+  },
+  webhook: {
+    summary: 'cron - an HTTP webhook with retries and a timeout',
+    value: {
+      name: 'ping-partner',
+      handler: 'http',
+      payload: {
+        url: 'https://example.com/hooks/tock',
+        method: 'POST',
+        headers: { Authorization: 'Bearer s3cret' },
+        body: { event: 'tick' },
+        timeoutMs: 5000,
+      },
+      schedule: { kind: 'cron', expression: '*/5 * * * *' },
+      retry: { attempts: 5, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 60000 } },
+      timeoutMs: 10000,
+    },
+  },
+};
+
+export const createJobs: Examples = {
+  two: {
+    summary: 'two jobs',
+    value: {
+      jobs: [
+        { name: 'send-report', handler: 'noop', schedule: { kind: 'once', runAt: '2030-01-01T09:00:00+01:00' } },
+        { name: 'nightly-export', handler: 'noop', schedule: { kind: 'cron', expression: '30 2 * * *' } },
+      ],
+    },
+  },
+};
+
+export const createJobsPartial = {
+  results: [
+    {
+      index: 0,
+      status: 400,
+      problem: {
+        type: 'https://tock.dev/problems/validation',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'The job is invalid',
+        errors: [{ path: 'schedule.everyMs', message: 'Too small: expected number to be >=1000' }],
+      },
+    },
+  ],
+};
+
+export const triggerJobs = { jobIds: ['6b0411d5f6f66b9c7ecddd25', '6b0411d5f6f66b9c7ecddd25', '6b0411d5f6f66b9c7ecddd26'] };
+
+export const triggerJobsQueued = {
+  results: [{ index: 0, status: 202, jobId: '6b0411d5f6f66b9c7ecddd25', runId: '6b0411d5f6f66b9c7ecddd25-m-336f7e3510f9' }],
+};
+
+export const updateJob: Examples = {
+  rename: { summary: 'Rename', value: { name: 'nightly-export-v2' } },
+  reschedule: { summary: 'New cron schedule', value: { schedule: { kind: 'cron', expression: '0 3 * * *', timezone: 'Europe/Berlin' } } },
+  changeHandler: { summary: 'New handler (payload required)', value: { handler: 'sleep', payload: { durationMs: 1000 } } },
+};
+
+export const triggerJobQueued = { jobId: '6b0411d5f6f66b9c7ecddd25', runId: '6b0411d5f6f66b9c7ecddd25-m-336f7e3510f9' };
+
+export const retryQueued = { jobId: '6b0411d5f6f66b9c7ecddd26', runId: '6b0411d5f6f66b9c7ecddd26-r-39e2b31cd08c' };
+
+export const healthLive = { status: 'ok' };
+
+export const healthReady = { status: 'ok', checks: { redis: { status: 'ok', latencyMs: 1 }, mongodb: { status: 'ok', latencyMs: 2 } } };
+
+export const healthNotReady = {
+  status: 'unavailable',
+  checks: { redis: { status: 'unavailable', error: 'Redis is unavailable (ping)' }, mongodb: { status: 'ok', latencyMs: 2 } },
+};
+
+export const problemBadRequest: Examples = {
+  validation: {
+    summary: 'Invalid body',
+    value: {
+      type: 'https://tock.dev/problems/validation',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The request body is invalid',
+      errors: [
+        { path: 'schedule.everyMs', message: 'Too small: expected number to be >=1000' },
+        { path: 'payload.durationMs', message: 'Invalid input: expected number, received undefined' },
+        { path: 'extra', message: 'is not a known field' },
+      ],
+    },
+  },
+  query: {
+    summary: 'Invalid query string',
+    value: {
+      type: 'https://tock.dev/problems/validation',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'The query string is invalid',
+      errors: [
+        { path: 'limit', message: 'Too small: expected number to be >=1' },
+        { path: 'foo', message: 'is not a known field' },
+      ],
+    },
+  },
+  schedule: {
+    summary: 'A one-time schedule in the past',
+    value: {
+      type: 'https://tock.dev/problems/validation',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'Invalid schedule',
+      errors: [{ path: 'schedule.runAt', message: 'must be in the future' }],
+    },
+  },
+  ifMatch: {
+    summary: 'Invalid If-Match',
+    value: {
+      type: 'https://tock.dev/problems/validation',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'Invalid If-Match header',
+      errors: [{ path: 'If-Match', message: 'must be an ETag returned by this API, e.g. "3"' }],
+    },
+  },
+  malformed: {
+    summary: 'Body is not JSON',
+    value: {
+      type: 'https://tock.dev/problems/malformed',
+      title: 'Bad Request',
+      status: 400,
+      detail: "The request body is not valid JSON: Expected property name or '}' in JSON at position 1",
+      errors: [{ path: 'body', message: 'is not valid JSON' }],
+    },
+  },
+};
+
+export const problemNotFound = {
+  type: 'https://tock.dev/problems/not-found',
+  title: 'Not Found',
+  status: 404,
+  detail: 'Job 6b0411d5f6f66b9c7ecddd26 does not exist',
+};
+
+export const problemConflict = {
+  type: 'https://tock.dev/problems/conflict',
+  title: 'Conflict',
+  status: 409,
+  detail: 'Job 6b0411d5f6f66b9c7ecddd26 is completed; only scheduled jobs can be paused',
+};
+
+export const problemPreconditionFailed = {
+  type: 'https://tock.dev/problems/precondition-failed',
+  title: 'Precondition Failed',
+  status: 412,
+  detail: 'Job 6b0411d5f6f66b9c7ecddd25 is at version 3, not 2',
+};
+
+export const problemIdempotencyInProgress = {
+  type: 'https://tock.dev/problems/conflict',
+  title: 'Conflict',
+  status: 409,
+  detail: 'A request with this Idempotency-Key is still in progress; retry it later',
+};
+
+export const problemIdempotencyKeyReused = {
+  type: 'https://tock.dev/problems/idempotency-key-reused',
+  title: 'Unprocessable Content',
+  status: 422,
+  detail: 'This Idempotency-Key was used for another request',
+  errors: [{ path: 'Idempotency-Key', message: 'was already used with a different request body' }],
+};
+
+export const problemPayloadTooLarge = {
+  type: 'https://tock.dev/problems/too-large',
+  title: 'Payload Too Large',
+  status: 413,
+  detail: 'The request body is larger than 1 MB',
+};
+
+export const problemUnsupportedMediaType = {
+  type: 'https://tock.dev/problems/unsupported-media-type',
+  title: 'Unsupported Media Type',
+  status: 415,
+  detail: 'The request body must be application/json',
+};
+
+export const problemInternalServerError = {
+  type: 'https://tock.dev/problems/internal',
+  title: 'Internal Server Error',
+  status: 500,
+  detail: 'An unexpected error occurred; it has been logged.',
+};
+
+export const problemServiceUnavailable: Examples = {
+  redis: {
+    summary: 'Redis did not answer',
+    value: {
+      type: 'https://tock.dev/problems/unavailable',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'Redis is unavailable (register)',
+    },
+  },
+  mongodb: {
+    summary: 'MongoDB did not answer',
+    value: { type: 'https://tock.dev/problems/unavailable', title: 'Service Unavailable', status: 503, detail: 'MongoDB is unavailable' },
+  },
+};
