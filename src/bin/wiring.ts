@@ -4,7 +4,8 @@ import { builtinHandlers, HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import { connectDatabase, type Database } from '../persistence/mongo';
 import { JobQueue } from '../queue/job-queue';
-import { createRedis, evictionPolicyError, redisSettings, redisSettingsWarnings, withTimeout, type RedisSettings } from '../queue/redis';
+import { withTimeout } from '../lib/with-timeout';
+import { createRedis, evictionPolicyError, redisSettings, redisSettingsWarnings, type RedisSettings } from '../queue/redis';
 import { startWorker } from '../worker/worker-runtime';
 import { ExecutionRepository } from '../persistence/execution-repository';
 import { JobRepository } from '../persistence/job-repository';
@@ -63,15 +64,11 @@ function redact(url: string): string {
 function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; redis: Redis; logger: Logger }): Stop {
   const logger = deps.logger.child({ component: 'maintenance' });
   const leases = new Leases(deps.redis, `${cfg.QUEUE_PREFIX}:lock`, 60_000);
-  const reconciler = new Reconciler({
-    jobs: new JobRepository(deps.db.models),
-    executions: new ExecutionRepository(deps.db.models),
-    queue: deps.queue,
-    leases,
-    logger,
-  });
+  const jobs = new JobRepository(deps.db.models);
+  const executions = new ExecutionRepository(deps.db.models);
+  const reconciler = new Reconciler({ jobs, executions, queue: deps.queue, leases, logger });
   const retention = new Retention(
-    { models: deps.db.models, leases, marks: new Marks(deps.redis, `${cfg.QUEUE_PREFIX}:mark`), logger },
+    { jobs, executions, leases, marks: new Marks(deps.redis, `${cfg.QUEUE_PREFIX}:mark`), logger },
     { maxAgeDays: cfg.EXECUTION_RETENTION_DAYS, perJob: cfg.EXECUTION_RETENTION_PER_JOB },
   );
   // The first passes start when the command connection is up (below), not here.

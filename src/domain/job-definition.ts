@@ -1,7 +1,14 @@
 import { z } from 'zod';
-import type { HandlerRegistry } from '../handlers/registry';
+import type { FieldError } from './errors';
 import { RetryPolicySchema, type RetryPolicy } from './retry';
-import { ScheduleSchema, type Schedule } from './schedule';
+import { ScheduleSchema, scheduleTimeErrors, type Schedule } from './schedule';
+import { addIssuesUnder, fieldErrorsOf } from './validation';
+
+/** The handlers a definition may name, and the payload schema of each (the handler registry). */
+export interface HandlerCatalog {
+  names(): string[];
+  payloadSchema(handler: string): z.ZodType | undefined;
+}
 
 export const JOB_STATUSES = ['scheduled', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -50,26 +57,25 @@ const TimeoutMs = z.number().int().min(1).max(3_600_000).meta({
 });
 const Payload = z.record(z.string(), z.unknown());
 
-function checkPayload(registry: HandlerRegistry, handler: string, payload: unknown, ctx: z.RefinementCtx): void {
-  const h = registry.get(handler);
-  if (!h) {
-    ctx.addIssue({ code: 'custom', path: ['handler'], message: `must be one of: ${registry.names().join(', ')}` });
+function checkPayload(handlers: HandlerCatalog, handler: string, payload: unknown, ctx: z.RefinementCtx): void {
+  const schema = handlers.payloadSchema(handler);
+  if (!schema) {
+    ctx.addIssue({ code: 'custom', path: ['handler'], message: `must be one of: ${handlers.names().join(', ')}` });
     return;
   }
-  const parsed = h.payloadSchema.safeParse(payload ?? {});
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys)
-          ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path, key], message: 'is not a known field' });
-      } else {
-        ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path], message: issue.message });
-      }
-    }
-  }
+  const parsed = schema.safeParse(payload ?? {});
+  if (!parsed.success) addIssuesUnder(ctx, ['payload'], parsed.error.issues);
 }
 
-export function createJobSchema(registry: HandlerRegistry) {
+/** A schedule that is already over (a one-time job due in the past) is refused when it is set. */
+function checkScheduleTime(schedule: Schedule | undefined, ctx: z.RefinementCtx): void {
+  if (!schedule) return;
+  for (const e of scheduleTimeErrors(schedule, Date.now()))
+    ctx.addIssue({ code: 'custom', path: ['schedule', e.field], message: e.message });
+}
+
+/** The body of a new definition: everything it must satisfy, checked in one place. */
+export function createJobSchema(handlers: HandlerCatalog) {
   return z
     .strictObject({
       name: Name,
@@ -79,11 +85,14 @@ export function createJobSchema(registry: HandlerRegistry) {
       retry: RetryPolicySchema.prefault({}),
       timeoutMs: TimeoutMs.optional(),
     })
-    .superRefine((v, ctx) => checkPayload(registry, v.handler, v.payload, ctx));
+    .superRefine((v, ctx) => {
+      checkPayload(handlers, v.handler, v.payload, ctx);
+      checkScheduleTime(v.schedule, ctx);
+    });
 }
 export type CreateJobInput = z.infer<ReturnType<typeof createJobSchema>>;
 
-export function patchJobSchema(registry: HandlerRegistry) {
+export function patchJobSchema(handlers: HandlerCatalog) {
   return z
     .strictObject({
       name: Name.optional(),
@@ -101,20 +110,16 @@ export function patchJobSchema(registry: HandlerRegistry) {
       if (v.handler !== undefined && v.payload === undefined) {
         ctx.addIssue({ code: 'custom', path: ['payload'], message: 'is required when handler changes' });
       }
-      if (v.handler !== undefined) checkPayload(registry, v.handler, v.payload, ctx);
+      if (v.handler !== undefined) checkPayload(handlers, v.handler, v.payload, ctx);
+      checkScheduleTime(v.schedule, ctx);
     });
 }
 export type PatchJobInput = z.infer<ReturnType<typeof patchJobSchema>>;
 
-/** Validates a payload against its (possibly unchanged) handler; used by PATCH with payload only. */
-export function payloadErrors(registry: HandlerRegistry, handler: string, payload: unknown): { path: string; message: string }[] {
-  const h = registry.get(handler);
-  if (!h) return [{ path: 'handler', message: 'is not a known handler' }];
-  const parsed = h.payloadSchema.safeParse(payload);
-  if (parsed.success) return [];
-  return parsed.error.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ path: ['payload', ...i.path, k].join('.'), message: 'is not a known field' }))
-      : [{ path: ['payload', ...i.path].join('.'), message: i.message }],
-  );
+/** A payload checked against its job's current handler (a PATCH that changes the payload alone). */
+export function payloadErrors(handlers: HandlerCatalog, handler: string, payload: unknown): FieldError[] {
+  const schema = handlers.payloadSchema(handler);
+  if (!schema) return [{ path: 'handler', message: 'is not a known handler' }];
+  const parsed = schema.safeParse(payload);
+  return parsed.success ? [] : fieldErrorsOf(parsed.error.issues, ['payload']);
 }

@@ -170,13 +170,9 @@ export function isRepeating(s: Schedule): s is RepeatingSchedule {
 }
 
 /** Checks that depend on the current time: a one-time job must be due in the future. */
-export function scheduleTimeErrors(s: Schedule, now: number): { path: string; message: string }[] {
-  if (s.kind === 'once' && Date.parse(s.runAt) <= now) {
-    return [{ path: 'schedule.runAt', message: 'must be in the future' }];
-  }
-  if (isRepeating(s) && s.endAt && Date.parse(s.endAt) <= now) {
-    return [{ path: 'schedule.endAt', message: 'must be in the future' }];
-  }
+export function scheduleTimeErrors(s: Schedule, now: number): { field: 'runAt' | 'endAt'; message: string }[] {
+  if (s.kind === 'once' && Date.parse(s.runAt) <= now) return [{ field: 'runAt', message: 'must be in the future' }];
+  if (isRepeating(s) && s.endAt && Date.parse(s.endAt) <= now) return [{ field: 'endAt', message: 'must be in the future' }];
   return [];
 }
 

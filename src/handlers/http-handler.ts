@@ -3,7 +3,7 @@ import https from 'node:https';
 import { z } from 'zod';
 import { defineHandler, HandlerError, type HandlerContext } from './handler';
 import { assertLiteralAllowed, BlockedAddressError, guardedLookup, literalHostError } from './network-guard';
-import { attemptSignal } from './signals';
+import { attemptSignal } from '../lib/deadlines';
 
 export const RESPONSE_BODY_LIMIT = 4096;
 const MAX_REDIRECTS = 5;

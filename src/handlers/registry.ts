@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { HandlerCatalog } from '../domain/job-definition';
 import type { Handler } from './handler';
 import { createHttpHandler, type HttpHandlerOptions } from './http-handler';
 import { noopHandler } from './noop-handler';
@@ -12,7 +14,7 @@ export function builtinHandlers(opts: HandlerOptions): readonly Handler<never>[]
   return [createHttpHandler(opts), noopHandler, sleepHandler, simulateHandler] as Handler<never>[];
 }
 
-export class HandlerRegistry {
+export class HandlerRegistry implements HandlerCatalog {
   private readonly byName = new Map<string, Handler<unknown>>();
 
   constructor(handlers: readonly Handler<never>[]) {
@@ -24,6 +26,10 @@ export class HandlerRegistry {
 
   get(name: string): Handler<unknown> | undefined {
     return this.byName.get(name);
+  }
+
+  payloadSchema(name: string): z.ZodType | undefined {
+    return this.byName.get(name)?.payloadSchema;
   }
 
   names(): string[] {

@@ -1,6 +1,7 @@
 import type { QueryFilter } from 'mongoose';
 import type { DeadLetterEntry } from '../domain/execution';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from './cursor';
+import { decodeCursor, invalidCursor, pageOf, type Page } from './paging';
+import { store } from './store-errors';
 import { toObjectId } from './job-repository';
 import type { DeadLetterDoc, Models } from './models';
 
@@ -38,37 +39,42 @@ export const DEAD_LETTER_SORT = { failedAt: -1, _id: -1 } as const;
 export class DeadLetterRepository {
   constructor(private readonly models: Models) {}
 
-  async findById(id: string): Promise<DeadLetterEntry | null> {
-    const doc = await this.models.DeadLetter.findById(id).lean<DeadLetterDoc>();
-    return doc ? toDeadLetterEntry(doc) : null;
+  findById(id: string): Promise<DeadLetterEntry | null> {
+    return store(async () => {
+      const doc = await this.models.DeadLetter.findById(id).lean<DeadLetterDoc>();
+      return doc ? toDeadLetterEntry(doc) : null;
+    });
   }
 
-  async list(f: DeadLetterListFilter): Promise<Page<DeadLetterEntry>> {
-    const docs = await this.models.DeadLetter.find(buildDeadLetterQuery(f))
-      .sort(DEAD_LETTER_SORT)
-      .limit(f.limit + 1)
-      .lean<DeadLetterDoc[]>();
-    const items = docs.slice(0, f.limit).map(toDeadLetterEntry);
-    const last = items[items.length - 1];
-    return { items, nextCursor: docs.length > f.limit && last ? encodeCursor([last.failedAt.getTime(), last.id]) : null };
+  list(f: DeadLetterListFilter): Promise<Page<DeadLetterEntry>> {
+    return store(async () => {
+      const docs = await this.models.DeadLetter.find(buildDeadLetterQuery(f))
+        .sort(DEAD_LETTER_SORT)
+        .limit(f.limit + 1)
+        .lean<DeadLetterDoc[]>();
+      return pageOf(docs, f.limit, toDeadLetterEntry, (last) => [last.failedAt.getTime(), last.id]);
+    });
   }
 
   /** Marks an open entry retried; null when it is not open (already retried, or gone). */
-  async markRetried(id: string, retryRunId: string, at: Date): Promise<DeadLetterEntry | null> {
-    const doc = await this.models.DeadLetter.findOneAndUpdate(
-      { _id: id, state: 'open' },
-      { $set: { state: 'retried', retriedAt: at, retryRunId } },
-      { returnDocument: 'after', lean: true },
-    );
-    return doc ? toDeadLetterEntry(doc as DeadLetterDoc) : null;
+  markRetried(id: string, retryRunId: string, at: Date): Promise<DeadLetterEntry | null> {
+    return store(async () => {
+      const doc = await this.models.DeadLetter.findOneAndUpdate(
+        { _id: id, state: 'open' },
+        { $set: { state: 'retried', retriedAt: at, retryRunId } },
+        { returnDocument: 'after', lean: true },
+      );
+      return doc ? toDeadLetterEntry(doc as DeadLetterDoc) : null;
+    });
   }
 
-  async reopen(id: string): Promise<void> {
-    await this.models.DeadLetter.updateOne({ _id: id }, { $set: { state: 'open', retriedAt: null, retryRunId: null } });
+  reopen(id: string): Promise<void> {
+    return store(async () => {
+      await this.models.DeadLetter.updateOne({ _id: id }, { $set: { state: 'open', retriedAt: null, retryRunId: null } });
+    });
   }
 
-  async delete(id: string): Promise<boolean> {
-    const res = await this.models.DeadLetter.deleteOne({ _id: id });
-    return res.deletedCount === 1;
+  delete(id: string): Promise<boolean> {
+    return store(async () => (await this.models.DeadLetter.deleteOne({ _id: id })).deletedCount === 1);
   }
 }

@@ -1,7 +1,9 @@
 import type { QueryFilter } from 'mongoose';
 import type { ExecutionRecord } from '../domain/execution';
 import type { ExecutionStatus } from '../domain/job-definition';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from './cursor';
+import { decodeCursor, invalidCursor, pageOf, type Page } from './paging';
+import { RETENTION_QUERIES } from './retention-queries';
+import { store } from './store-errors';
 import { toObjectId } from './job-repository';
 import type { ExecutionDoc, Models } from './models';
 
@@ -59,30 +61,59 @@ export function runIdsFilter(runIds: string[]) {
 export class ExecutionRepository {
   constructor(private readonly models: Models) {}
 
-  async findById(id: string): Promise<ExecutionRecord | null> {
-    const doc = await this.models.Execution.findById(id).lean<ExecutionDoc>();
-    return doc ? toExecutionRecord(doc) : null;
+  findById(id: string): Promise<ExecutionRecord | null> {
+    return store(async () => {
+      const doc = await this.models.Execution.findById(id).lean<ExecutionDoc>();
+      return doc ? toExecutionRecord(doc) : null;
+    });
   }
 
-  async listForJob(f: ExecutionListFilter): Promise<Page<ExecutionRecord>> {
-    const docs = await this.models.Execution.find(buildExecutionQuery(f))
-      .sort(EXECUTION_SORT)
-      .limit(f.limit + 1)
-      .lean<ExecutionDoc[]>();
-    const items = docs.slice(0, f.limit).map(toExecutionRecord);
-    const last = items[items.length - 1];
-    return { items, nextCursor: docs.length > f.limit && last ? encodeCursor([last.startedAt.getTime(), last.id]) : null };
+  listForJob(f: ExecutionListFilter): Promise<Page<ExecutionRecord>> {
+    return store(async () => {
+      const docs = await this.models.Execution.find(buildExecutionQuery(f))
+        .sort(EXECUTION_SORT)
+        .limit(f.limit + 1)
+        .lean<ExecutionDoc[]>();
+      return pageOf(docs, f.limit, toExecutionRecord, (last) => [last.startedAt.getTime(), last.id]);
+    });
   }
 
   /** Ids among `ids` that have a record; used only when a stalled attempt must be accounted for. */
-  async existingIds(ids: string[]): Promise<Set<string>> {
-    const docs = await this.models.Execution.find({ _id: { $in: ids } }, { _id: 1 }).lean<ExecutionDoc[]>();
-    return new Set(docs.map((d) => d._id));
+  existingIds(ids: string[]): Promise<Set<string>> {
+    return store(async () => {
+      const docs = await this.models.Execution.find({ _id: { $in: ids } }, { _id: 1 }).lean<ExecutionDoc[]>();
+      return new Set(docs.map((d) => d._id));
+    });
   }
 
   /** Which of these run ids have at least one execution record. */
-  async runIdsWithRecords(runIds: string[]): Promise<Set<string>> {
-    const docs = await this.models.Execution.find(runIdsFilter(runIds), { runId: 1, _id: 0 }).lean<{ runId: string }[]>();
-    return new Set(docs.map((d) => d.runId));
+  runIdsWithRecords(runIds: string[]): Promise<Set<string>> {
+    return store(async () => {
+      const docs = await this.models.Execution.find(runIdsFilter(runIds), { runId: 1, _id: 0 }).lean<{ runId: string }[]>();
+      return new Set(docs.map((d) => d.runId));
+    });
+  }
+
+  /** Deletes every record that finished before `cutoff` (served by `executions_finishedAt`); returns how many. */
+  deleteFinishedBefore(cutoff: Date): Promise<number> {
+    return store(async () => (await this.models.Execution.deleteMany(RETENTION_QUERIES.finishedBefore(cutoff))).deletedCount);
+  }
+
+  /**
+   * Keeps the job's newest `keep` records and deletes the rest: finds the first one past the limit
+   * (served by `executions_jobId_startedAt`) and deletes it and everything that started before.
+   */
+  trimJob(jobId: string, keep: number): Promise<number> {
+    const oid = toObjectId(jobId);
+    if (!oid) return Promise.resolve(0);
+    return store(async () => {
+      const [cut] = await this.models.Execution.find({ jobId: oid }, { startedAt: 1 })
+        .sort(RETENTION_QUERIES.newestFirst)
+        .skip(keep)
+        .limit(1)
+        .lean<{ startedAt: Date }[]>();
+      if (!cut) return 0;
+      return (await this.models.Execution.deleteMany({ jobId: oid, startedAt: { $lte: cut.startedAt } })).deletedCount;
+    });
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger';
 import { toDeadLetterDoc } from './dead-letter-repository';
 import { toExecutionDoc } from './execution-repository';
 import type { Models } from './models';
+import { isDuplicateOnly } from './store-errors';
 
 export interface HistoryWriterOptions {
   flushIntervalMs: number;
@@ -20,13 +21,6 @@ export interface HistoryWriterOptions {
 interface Buffer<T> {
   collection: Collection<Document>;
   items: T[];
-}
-
-function isDuplicateOnly(err: unknown): boolean {
-  const e = err as { code?: number; writeErrors?: { code?: number }[] | { code?: number } };
-  if (e.code === 11000 && !e.writeErrors) return true;
-  const list = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
-  return list.length > 0 && list.every((w) => w.code === 11000);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Models } from './models';
-import { isDuplicateKey } from './mongo';
+import { isDuplicateKey, store, storeError } from './store-errors';
 
 /** A response remembered under an Idempotency-Key. */
 export interface StoredResponse {
@@ -70,12 +70,16 @@ export class IdempotencyRepository {
       return { id, owner };
     } catch (err) {
       if (isDuplicateKey(err)) return null;
-      throw err;
+      throw storeError(err);
     }
   }
 
   /** The live record under the key; an expired or abandoned one is deleted and reported as absent. */
-  async find(id: string): Promise<IdempotencyRecord | null> {
+  find(id: string): Promise<IdempotencyRecord | null> {
+    return store(() => this.read(id));
+  }
+
+  private async read(id: string): Promise<IdempotencyRecord | null> {
     const doc = await this.models.Idempotency.findById(id).lean();
     if (!doc) return null;
     const now = this.now();
@@ -94,17 +98,21 @@ export class IdempotencyRepository {
   }
 
   /** Stores the response of a claim; false when the claim was lost (taken over after its lock ran out). */
-  async complete(claim: Claim, response: StoredResponse): Promise<boolean> {
-    const res = await this.models.Idempotency.updateOne(
-      { _id: claim.id, owner: claim.owner, state: 'pending' },
-      { $set: { state: 'done', status: response.status, headers: response.headers, body: response.body } },
-    );
-    return res.matchedCount === 1;
+  complete(claim: Claim, response: StoredResponse): Promise<boolean> {
+    return store(async () => {
+      const res = await this.models.Idempotency.updateOne(
+        { _id: claim.id, owner: claim.owner, state: 'pending' },
+        { $set: { state: 'done', status: response.status, headers: response.headers, body: response.body } },
+      );
+      return res.matchedCount === 1;
+    });
   }
 
   /** Gives the key up (the request failed and created nothing): the client may retry with it. */
-  async release(claim: Claim): Promise<void> {
-    await this.models.Idempotency.deleteOne({ _id: claim.id, owner: claim.owner, state: 'pending' });
+  release(claim: Claim): Promise<void> {
+    return store(async () => {
+      await this.models.Idempotency.deleteOne({ _id: claim.id, owner: claim.owner, state: 'pending' });
+    });
   }
 
   /** Deletes every expired record now; returns how many. */

@@ -1,8 +1,11 @@
-import { isValidObjectId, Types, type QueryFilter, type SortOrder } from 'mongoose';
-import { ValidationError } from '../domain/errors';
+import { Types, type QueryFilter, type SortOrder } from 'mongoose';
+import { isJobId } from '../domain/ids';
+import type { ValidationError } from '../domain/errors';
 import type { CreateJobInput, JobDefinition, JobStatus } from '../domain/job-definition';
 import type { ScheduleKind } from '../domain/schedule';
-import { decodeCursor, encodeCursor, invalidCursor, type Page } from './cursor';
+import { decodeCursor, invalidCursor, pageOf, type Page } from './paging';
+import { RETENTION_QUERIES } from './retention-queries';
+import { storeError, storeRejection, store, writeErrorsOf } from './store-errors';
 import type { JobDoc, Models } from './models';
 
 export interface JobListFilter {
@@ -42,7 +45,7 @@ export function toJobDefinition(doc: JobDoc): JobDefinition {
 }
 
 export function toObjectId(id: string): Types.ObjectId | null {
-  return /^[0-9a-f]{24}$/i.test(id) && isValidObjectId(id) ? new Types.ObjectId(id) : null;
+  return isJobId(id) ? new Types.ObjectId(id) : null;
 }
 
 export type NewJob = Omit<
@@ -79,29 +82,6 @@ export function buildListQuery(f: Omit<JobListFilter, 'limit'>): ListQuery {
     filter._id = { $lt: oid };
   }
   return { filter, sort: { _id: -1 } };
-}
-
-/** Server codes for a document the store refuses (BadValue, e.g. FerretDB's nested arrays). */
-const REJECTED_CODES = new Set([2, 17419, 17260]);
-
-/** A document the server (or the BSON encoder) refuses to store, as a 400 instead of a 500. */
-export function storeRejection(err: unknown): ValidationError | null {
-  const e = err as { name?: string; code?: unknown; message?: string; errmsg?: string };
-  const rejected = e?.name === 'BSONError' || (typeof e?.code === 'number' && REJECTED_CODES.has(e.code));
-  if (!rejected) return null;
-  const reason = String(e.errmsg ?? e.message ?? 'rejected').slice(0, 300);
-  return new ValidationError('The definition cannot be stored', [{ path: '(root)', message: `was refused by the store: ${reason}` }]);
-}
-
-/** The per-document refusals of an unordered insertMany, by index (null: not a refusal). */
-function writeRejections(err: unknown): (readonly [number, ValidationError | null])[] {
-  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-  const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as {
-    index: number;
-    code?: number;
-    errmsg?: string;
-  }[];
-  return list.map((w) => [w.index, storeRejection({ code: w.code, errmsg: w.errmsg })] as const);
 }
 
 export interface InsertManyResult {
@@ -141,24 +121,29 @@ export class JobRepository {
     return jobs.map((job) => toJobDefinition(newJobDoc(job, now) as unknown as JobDoc));
   }
 
+  /** Stores one definition made by `build`; a document the store refuses is a ValidationError. */
+  insert(def: JobDefinition): Promise<void> {
+    return store(async () => {
+      // The driver's collection: mongoose's casting and hooks cost more than the command.
+      await this.models.Job.collection.insertOne(toJobDoc(def));
+    });
+  }
+
   /**
-   * One unordered insertMany of definitions made by `build` (no mongoose hydration). Per-document
-   * refusals come back by index; any other failure (the server is unreachable) deletes whatever
-   * part of the batch may have been written and rethrows.
+   * One unordered insertMany of definitions made by `build`. Per-document refusals come back by
+   * index; any other failure (the server is unreachable) deletes whatever part of the batch may
+   * have been written and rethrows.
    */
   async insertMany(defs: JobDefinition[]): Promise<InsertManyResult> {
-    const docs = defs.map(toJobDoc);
     const failed = new Map<number, ValidationError>();
     try {
-      // One document goes as insertOne: the driver's bulk machinery costs more than the command.
-      if (docs.length === 1) await this.models.Job.collection.insertOne(docs[0]!);
-      else await this.models.Job.collection.insertMany(docs, { ordered: false });
+      await this.models.Job.collection.insertMany(defs.map(toJobDoc), { ordered: false });
     } catch (err) {
-      const rejections = docs.length === 1 ? [[0, storeRejection(err)] as const] : writeRejections(err);
+      const rejections = writeErrorsOf(err).map((w) => [w.index, storeRejection({ code: w.code, errmsg: w.errmsg })] as const);
       if (rejections.length === 0 || rejections.some(([, r]) => r === null)) {
         // Best effort and in the background: the server is most likely unreachable right now.
         this.deleteMany(defs.map((d) => d.id)).catch(() => undefined);
-        throw err;
+        throw storeError(err);
       }
       for (const [index, rejection] of rejections) failed.set(index, rejection!);
     }
@@ -172,80 +157,93 @@ export class JobRepository {
   }
 
   /** Deletes definitions by id in one command; returns how many were deleted. */
-  async deleteMany(ids: string[]): Promise<number> {
+  deleteMany(ids: string[]): Promise<number> {
     const oids = ids.map(toObjectId).filter((o): o is Types.ObjectId => o !== null);
-    if (oids.length === 0) return 0;
-    const res = await this.models.Job.deleteMany({ _id: { $in: oids } });
-    return res.deletedCount;
+    if (oids.length === 0) return Promise.resolve(0);
+    return store(async () => (await this.models.Job.deleteMany({ _id: { $in: oids } })).deletedCount);
   }
 
-  async findById(id: string): Promise<JobDefinition | null> {
+  findById(id: string): Promise<JobDefinition | null> {
     const oid = toObjectId(id);
-    if (!oid) return null;
-    const doc = await this.models.Job.findById(oid).lean<JobDoc>();
-    return doc ? toJobDefinition(doc) : null;
+    if (!oid) return Promise.resolve(null);
+    return store(async () => {
+      const doc = await this.models.Job.findById(oid).lean<JobDoc>();
+      return doc ? toJobDefinition(doc) : null;
+    });
   }
 
   /**
    * Definitions by id in one query (`$in`, or an equality for one id: FerretDB scans the collection
    * for any `$in`, but finds one `_id` directly); ids that do not exist are simply absent.
    */
-  async findByIds(ids: string[]): Promise<JobDefinition[]> {
+  findByIds(ids: string[]): Promise<JobDefinition[]> {
     const oids = ids.map(toObjectId).filter((o): o is Types.ObjectId => o !== null);
-    if (oids.length === 0) return [];
-    const docs = await this.models.Job.find({ _id: oids.length === 1 ? oids[0] : { $in: oids } }).lean<JobDoc[]>();
-    return docs.map(toJobDefinition);
+    if (oids.length === 0) return Promise.resolve([]);
+    return store(async () => {
+      const docs = await this.models.Job.find({ _id: oids.length === 1 ? oids[0] : { $in: oids } }).lean<JobDoc[]>();
+      return docs.map(toJobDefinition);
+    });
   }
 
-  async list(f: JobListFilter): Promise<Page<JobDefinition>> {
-    const { filter, sort } = buildListQuery(f);
-    const docs = await this.models.Job.find(filter)
-      .sort(sort)
-      .limit(f.limit + 1)
-      .lean<JobDoc[]>();
-    const items = docs.slice(0, f.limit).map(toJobDefinition);
-    const last = items[items.length - 1];
-    const nextCursor =
-      docs.length > f.limit && last
-        ? f.nextRunBefore
-          ? encodeCursor([last.nextRunAt?.getTime() ?? null, last.id])
-          : encodeCursor([last.id])
-        : null;
-    return { items, nextCursor };
+  list(f: JobListFilter): Promise<Page<JobDefinition>> {
+    return store(async () => {
+      const { filter, sort } = buildListQuery(f);
+      const docs = await this.models.Job.find(filter)
+        .sort(sort)
+        .limit(f.limit + 1)
+        .lean<JobDoc[]>();
+      return pageOf(docs, f.limit, toJobDefinition, (last) => (f.nextRunBefore ? [last.nextRunAt?.getTime() ?? null, last.id] : [last.id]));
+    });
   }
 
   /** Applies `set` when the stored version is `expectedVersion`, bumping it; null when it moved on. */
-  async updateIfVersion(id: string, expectedVersion: number, set: Partial<NewJob>): Promise<JobDefinition | null> {
+  updateIfVersion(id: string, expectedVersion: number, set: Partial<NewJob>): Promise<JobDefinition | null> {
     const oid = toObjectId(id);
-    if (!oid) return null;
-    const doc = await this.models.Job.findOneAndUpdate(
-      { _id: oid, version: expectedVersion },
-      { $set: set, $inc: { version: 1 } },
-      { returnDocument: 'after', lean: true },
-    ).catch((err: unknown) => {
-      throw storeRejection(err) ?? err;
+    if (!oid) return Promise.resolve(null);
+    return store(async () => {
+      const doc = await this.models.Job.findOneAndUpdate(
+        { _id: oid, version: expectedVersion },
+        { $set: set, $inc: { version: 1 } },
+        { returnDocument: 'after', lean: true },
+      );
+      return doc ? toJobDefinition(doc as JobDoc) : null;
     });
-    return doc ? toJobDefinition(doc as JobDoc) : null;
   }
 
   /** Puts back a previous state (used to undo a write whose queue side failed). */
-  async restore(previous: JobDefinition): Promise<void> {
+  restore(previous: JobDefinition): Promise<void> {
     const { id, createdAt: _c, updatedAt: _u, ...rest } = previous;
-    await this.models.Job.replaceOne({ _id: toObjectId(id) }, { ...rest, createdAt: previous.createdAt, updatedAt: previous.updatedAt });
+    return store(async () => {
+      await this.models.Job.replaceOne({ _id: toObjectId(id) }, { ...rest, createdAt: previous.createdAt, updatedAt: previous.updatedAt });
+    });
   }
 
   /** Deletes the definition (only at `version` when given); false when nothing matched. */
-  async delete(id: string, version?: number): Promise<boolean> {
+  delete(id: string, version?: number): Promise<boolean> {
     const oid = toObjectId(id);
-    if (!oid) return false;
-    const res = await this.models.Job.deleteOne(version === undefined ? { _id: oid } : { _id: oid, version });
-    return res.deletedCount === 1;
+    if (!oid) return Promise.resolve(false);
+    return store(async () => {
+      const res = await this.models.Job.deleteOne(version === undefined ? { _id: oid } : { _id: oid, version });
+      return res.deletedCount === 1;
+    });
   }
 
   /** Every scheduled definition (what must have a BullMQ counterpart). */
-  async listActive(): Promise<JobDefinition[]> {
-    const docs = await this.models.Job.find(ACTIVE_JOBS.filter).sort(ACTIVE_JOBS.sort).lean<JobDoc[]>();
-    return docs.map(toJobDefinition);
+  listActive(): Promise<JobDefinition[]> {
+    return store(async () => {
+      const docs = await this.models.Job.find(ACTIVE_JOBS.filter).sort(ACTIVE_JOBS.sort).lean<JobDoc[]>();
+      return docs.map(toJobDefinition);
+    });
+  }
+
+  /** Definitions that ran since `since`, with the counts retention decides by (served by `jobs_lastRunAt`). */
+  ranSince(since: Date): Promise<{ id: string; runCount: number; recordCount: number | undefined }[]> {
+    return store(async () => {
+      const docs = await this.models.Job.find(RETENTION_QUERIES.ranSince(since), { _id: 1, runCount: 1, recordCount: 1 }).lean<
+        { _id: Types.ObjectId; runCount?: number; recordCount?: number }[]
+      >();
+      return docs.map((d) => ({ id: d._id.toHexString(), runCount: d.runCount ?? 0, recordCount: d.recordCount }));
+    });
   }
 }
 

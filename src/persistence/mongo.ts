@@ -45,7 +45,3 @@ export async function connectDatabase(url: string, opts: { ensureIndexes?: boole
     },
   };
 }
-
-export function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number })?.code === 11000;
-}

@@ -3,7 +3,7 @@ import type { ExecutionStatus, JobStatus } from '../domain/job-definition';
 import type { Logger } from '../observability/logger';
 import { toObjectId } from './job-repository';
 import type { Models } from './models';
-import type { Pauses } from './pauses';
+import type { Pauses } from '../lib/run-activity';
 
 /** What one finished attempt changes on its definition. */
 export interface RunOutcome {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { UnavailableError } from '../domain/errors';
 import type { JobDefinition, Trigger } from '../domain/job-definition';
 import { isRepeating } from '../domain/schedule';
-import { withTimeout } from './redis';
+import { withTimeout } from '../lib/with-timeout';
 
 export const QUEUE_NAME = 'jobs';
 export const INVALIDATION_CHANNEL = 'definitions';

@@ -17,15 +17,6 @@ export function createRedis(url: string, kind: 'command' | 'worker', extra: Redi
   return new Redis(url, { ...opts, ...extra });
 }
 
-/** Runs `p`, rejecting after `ms` so that nothing waits on an unreachable Redis for long. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 export interface RedisSettings {
   /** maxmemory-policy; null when INFO does not say. */
   maxmemoryPolicy: string | null;

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../domain/errors';
 import type { DeadLetterEntry } from '../domain/execution';
-import type { Page } from '../persistence/cursor';
+import type { Page } from '../persistence/paging';
 import type { DeadLetterListFilter, DeadLetterRepository } from '../persistence/dead-letter-repository';
 import type { JobRepository } from '../persistence/job-repository';
 import type { JobQueue } from '../queue/job-queue';

@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/logger';
-import { withTimeout } from '../queue/redis';
+import { withTimeout } from '../lib/with-timeout';
 
 export interface PeriodicTask {
   /** Runs the task soon (after the current run, if one is going on). */

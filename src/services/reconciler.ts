@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Types } from 'mongoose';
+import { jobIdTime } from '../domain/ids';
+import { forEachLimited } from '../lib/pool';
 import type { JobDefinition } from '../domain/job-definition';
 import { isRepeating, type RepeatingSchedule } from '../domain/schedule';
 import type { Logger } from '../observability/logger';
@@ -42,7 +43,7 @@ export const FRESH_ONCE_MS = 2 * 60_000;
 function isOrphanOnce(jobId: string, wanted: Set<string>, now: number): boolean {
   const m = ONCE_ID.exec(jobId);
   if (!m || wanted.has(jobId)) return false;
-  return m[2] !== '1' || new Types.ObjectId(m[1]).getTimestamp().getTime() <= now - FRESH_ONCE_MS;
+  return m[2] !== '1' || jobIdTime(m[1]!) <= now - FRESH_ONCE_MS;
 }
 
 /**
@@ -118,12 +119,4 @@ export class Reconciler {
 function sameRepeat(s: SchedulerState, sched: RepeatingSchedule): boolean {
   if (sched.kind === 'interval') return s.every === sched.everyMs && !s.pattern;
   return s.pattern === sched.expression.trim() && (s.tz ?? 'UTC') === (sched.timezone ?? 'UTC');
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

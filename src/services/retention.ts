@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger';
-import type { Models, Types } from '../persistence/models';
+import type { ExecutionRepository } from '../persistence/execution-repository';
+import type { JobRepository } from '../persistence/job-repository';
 import type { Leases, Marks } from '../queue/leases';
 
 export interface RetentionPolicy {
@@ -22,12 +23,6 @@ export interface RetentionReport {
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** The queries a pass makes (test/integration/indexes.test.ts checks that an index serves each). */
-export const RETENTION_QUERIES = {
-  finishedBefore: (cutoff: Date) => ({ finishedAt: { $lt: cutoff } }),
-  ranSince: (since: Date) => ({ lastRunAt: { $gte: since } }),
-  newestFirst: { startedAt: -1, _id: -1 } as const,
-};
 /** Jobs that ran since shortly before the previous pass are checked again (clocks differ a little). */
 const OVERLAP_MS = 60_000;
 /**
@@ -73,7 +68,13 @@ export class Retention {
   private readonly checked = new Map<string, { runs: number; seenAt: number }>();
 
   constructor(
-    private readonly deps: { models: Models; leases: Pick<Leases, 'acquire'>; marks: Pick<Marks, 'since' | 'set'>; logger: Logger },
+    private readonly deps: {
+      jobs: Pick<JobRepository, 'ranSince'>;
+      executions: Pick<ExecutionRepository, 'deleteFinishedBefore' | 'trimJob'>;
+      leases: Pick<Leases, 'acquire'>;
+      marks: Pick<Marks, 'since' | 'set'>;
+      logger: Logger;
+    },
     private readonly policy: RetentionPolicy,
   ) {}
 
@@ -84,18 +85,14 @@ export class Retention {
     if (!lease) return null;
     try {
       const report = { deletedByAge: 0, deletedByCount: 0, jobsChecked: 0, jobsSkipped: 0 };
-      const { Execution, Job } = this.deps.models;
+      const { jobs, executions } = this.deps;
       if (this.policy.maxAgeDays > 0 && now - (await this.deps.marks.since(AGE_MARK, now)) >= AGE_PASS_EVERY_MS) {
-        const res = await Execution.deleteMany(RETENTION_QUERIES.finishedBefore(new Date(now - this.policy.maxAgeDays * DAY_MS)));
-        report.deletedByAge = res.deletedCount;
+        report.deletedByAge = await executions.deleteFinishedBefore(new Date(now - this.policy.maxAgeDays * DAY_MS));
         await this.deps.marks.set(AGE_MARK, now);
       }
       if (this.policy.perJob > 0) {
         const recheckAfter = Math.max(1, Math.ceil(this.policy.perJob * RECHECK_SHARE));
-        const ran = await Job.find(RETENTION_QUERIES.ranSince(this.since), { _id: 1, runCount: 1, recordCount: 1 }).lean<
-          { _id: Types.ObjectId; runCount?: number; recordCount?: number }[]
-        >();
-        for (const { _id: jobId, runCount = 0, recordCount } of ran) {
+        for (const { id: jobId, runCount, recordCount } of await jobs.ranSince(this.since)) {
           // Stopped (the process is shutting down): the next pass starts from the same point.
           if (signal?.aborted) return null;
           // Never written more records than the limit keeps: nothing to trim, so nothing to read.
@@ -103,8 +100,7 @@ export class Retention {
             report.jobsSkipped++;
             continue;
           }
-          const key = jobId.toHexString();
-          const seen = this.checked.get(key);
+          const seen = this.checked.get(jobId);
           const runs = recordCount ?? runCount;
           // A count that went down (FerretDB's updates are not atomic) is no reason to wait.
           if (seen && runs >= seen.runs && runs - seen.runs < recheckAfter) {
@@ -113,13 +109,8 @@ export class Retention {
             continue;
           }
           const started = performance.now();
-          const [cut] = await Execution.find({ jobId }, { startedAt: 1 })
-            .sort(RETENTION_QUERIES.newestFirst)
-            .skip(this.policy.perJob)
-            .limit(1)
-            .lean<{ startedAt: Date }[]>();
-          if (cut) report.deletedByCount += (await Execution.deleteMany({ jobId, startedAt: { $lte: cut.startedAt } })).deletedCount;
-          this.checked.set(key, { runs, seenAt: now });
+          report.deletedByCount += await executions.trimJob(jobId, this.policy.perJob);
+          this.checked.set(jobId, { runs, seenAt: now });
           report.jobsChecked++;
           await rest(PACE * (performance.now() - started), signal);
         }

@@ -11,8 +11,8 @@ import type { RunOutcome, RunStatsCoalescer } from '../persistence/run-stats';
 import { slotFromJobId, type CancelReason, type RunData } from '../queue/job-queue';
 import type { CachedDefinition, DefinitionCache } from '../persistence/definition-cache';
 import type { Lease, Leases } from '../queue/leases';
-import { Deadlines } from '../handlers/signals';
-import type { RunActivity } from './run-activity';
+import { Deadlines } from '../lib/deadlines';
+import type { RunActivity } from '../lib/run-activity';
 
 export interface ProcessorDeps {
   cache: DefinitionCache;

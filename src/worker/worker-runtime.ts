@@ -15,7 +15,7 @@ import { subscribeInvalidations } from '../queue/invalidations';
 import { Leases } from '../queue/leases';
 import { createRedis } from '../queue/redis';
 import { DefinitionCache } from '../persistence/definition-cache';
-import { RunActivity } from './run-activity';
+import { RunActivity } from '../lib/run-activity';
 import { RunProcessor, type RunJob } from './run-processor';
 
 export interface WorkerRuntime {

@@ -1,5 +1,5 @@
 import { ACTIVE_JOBS, buildListQuery } from '../../src/persistence/job-repository';
-import { RETENTION_QUERIES } from '../../src/services/retention';
+import { RETENTION_QUERIES } from '../../src/persistence/retention-queries';
 import { buildExecutionQuery, EXECUTION_SORT, runIdsFilter } from '../../src/persistence/execution-repository';
 import { buildDeadLetterQuery, DEAD_LETTER_SORT } from '../../src/persistence/dead-letter-repository';
 import { pruneFilter } from '../../src/persistence/idempotency-repository';

@@ -1,3 +1,5 @@
+import { ExecutionRepository } from '../../src/persistence/execution-repository';
+import { JobRepository } from '../../src/persistence/job-repository';
 import { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import { createLogger } from '../../src/observability/logger';
@@ -64,7 +66,8 @@ async function addRuns(jobId: Types.ObjectId, n: number, at: number): Promise<vo
 function retentionOf(name: string, policy: RetentionPolicy): Retention {
   return new Retention(
     {
-      models: db.models,
+      jobs: new JobRepository(db.models),
+      executions: new ExecutionRepository(db.models),
       leases: new Leases(redis, `${ctx.prefix}:${name}:lock`, 10_000),
       marks: new Marks(redis, `${ctx.prefix}:${name}:mark`),
       logger: createLogger('silent'),

@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import { createLogger } from '../../src/observability/logger';
 import type { Database } from '../../src/persistence/mongo';
 import { RunStatsCoalescer, type RunOutcome } from '../../src/persistence/run-stats';
-import { RunActivity } from '../../src/worker/run-activity';
+import { RunActivity } from '../../src/lib/run-activity';
 import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 

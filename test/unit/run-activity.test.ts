@@ -1,4 +1,4 @@
-import { RunActivity } from '../../src/worker/run-activity';
+import { RunActivity } from '../../src/lib/run-activity';
 
 /** A clock the test moves; `quiet` sleeps for real between checks, a millisecond or more each. */
 function clocked() {

@@ -41,7 +41,7 @@ describe('schedule validation', () => {
   it('requires a one-time runAt in the future', () => {
     const now = at('2030-01-01T00:00:00Z');
     expect(scheduleTimeErrors({ kind: 'once', runAt: '2029-12-31T23:59:59Z' }, now)).toEqual([
-      { path: 'schedule.runAt', message: 'must be in the future' },
+      { field: 'runAt', message: 'must be in the future' },
     ]);
     expect(scheduleTimeErrors({ kind: 'once', runAt: '2030-01-01T00:00:01Z' }, now)).toEqual([]);
   });

@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 import { AppError, ConflictError, ValidationError, type FieldError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 import type { Claim, IdempotencyRepository, StoredResponse } from '../../persistence/idempotency-repository';
-import { storableErrors } from './validate';
+import { storableErrors } from '../../domain/validation';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** 1-255 visible ASCII characters (a UUID is the usual choice). */

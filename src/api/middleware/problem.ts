@@ -26,74 +26,6 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Driver and mongoose errors that mean "the MongoDB-compatible server did not answer". */
-const MONGO_UNAVAILABLE_NAMES = new Set([
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoServerSelectionError',
-  'MongooseServerSelectionError',
-  'MongoNotConnectedError',
-  'MongoPoolClearedError',
-  'MongoWaitQueueTimeoutError',
-  'MongoTopologyClosedError',
-  'MongoServerClosedError',
-  'MongoClientClosedError',
-  'MongoOperationTimeoutError',
-]);
-/** Server codes for a server that is shutting down or not (yet) able to serve. */
-const MONGO_UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
-/**
- * Node socket errors. The MongoDB driver sometimes hands one on as is (a write to a socket the
- * server has just closed fails with EPIPE), bare or with its code copied onto a Mongo error that
- * wraps it.
- */
-const SOCKET_ERROR_CODES = new Set([
-  'EPIPE',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ENOTCONN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-/** Mongoose's own wording when the connection is not usable (bufferCommands is off). */
-const MONGOOSE_UNAVAILABLE = /before initial connection|buffering timed out|connection .*closed|client must be connected/i;
-
-type ChainedError = { name?: unknown; code?: unknown; message?: unknown; syscall?: unknown; cause?: unknown; errorResponse?: unknown };
-
-/**
- * `err` and the errors behind it, at most five: each error's `cause`, or the `errorResponse` under
- * which MongoBulkWriteError keeps the network error that ended the batch.
- */
-function* errorChain(err: unknown): Generator<ChainedError> {
-  for (let e = err, i = 0; e !== null && typeof e === 'object' && i < 5; i++) {
-    const c = e as ChainedError;
-    yield c;
-    e = c.cause ?? c.errorResponse;
-  }
-}
-
-/** True when `err` (or an error behind it) says MongoDB is unreachable. */
-export function isMongoUnavailable(err: unknown): boolean {
-  for (const e of errorChain(err)) {
-    const name = String(e.name ?? '');
-    if (MONGO_UNAVAILABLE_NAMES.has(name)) return true;
-    if (name === 'MongoServerError' && typeof e.code === 'number' && MONGO_UNAVAILABLE_CODES.has(e.code)) return true;
-    if (name.startsWith('Mongo') && typeof e.code === 'string' && SOCKET_ERROR_CODES.has(e.code)) return true;
-    if (name === 'MongooseError' && MONGOOSE_UNAVAILABLE.test(String(e.message ?? ''))) return true;
-  }
-  return false;
-}
-
-/** True when `err` (or an error behind it) is a Node socket error: a connection failed. */
-export function isConnectionError(err: unknown): boolean {
-  for (const e of errorChain(err)) {
-    if (typeof e.syscall === 'string' && typeof e.code === 'string' && SOCKET_ERROR_CODES.has(e.code)) return true;
-  }
-  return false;
-}
-
 function problemType(code: string): string {
   return `https://tock.dev/problems/${code}`;
 }
@@ -113,11 +45,6 @@ export function problemOf(raw: unknown): { problem: Problem; retryAfter?: number
   if (err instanceof ValidationError) return { problem: problem(400, err.code, err.message, err.errors) };
   if (err instanceof UnavailableError) return { problem: problem(503, err.code, err.message), retryAfter: err.retryAfterSeconds };
   if (err instanceof AppError) return { problem: problem(err.status, err.code, err.message, (err as { errors?: FieldError[] }).errors) };
-  if (isMongoUnavailable(err)) return { problem: problem(503, 'unavailable', 'MongoDB is unavailable'), retryAfter: 5 };
-  // A bare socket error does not say whose connection it was.
-  if (isConnectionError(err)) {
-    return { problem: problem(503, 'unavailable', 'A connection to MongoDB or Redis failed'), retryAfter: 5 };
-  }
   // koa-body and Koa's own http-errors: malformed JSON, too large, wrong encoding.
   if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
     if (err.status === 413) return { problem: problem(413, 'too-large', `The request body is larger than ${BODY_LIMIT_TEXT}`) };

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { withTimeout } from '../../queue/redis';
+import { withTimeout } from '../../lib/with-timeout';
 
 export interface HealthCheck {
   name: string;

@@ -2,29 +2,23 @@ import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import { ValidationError } from '../../domain/errors';
+import { fieldErrorsOf, parseInput } from '../../domain/validation';
 import type { CreateJobInput } from '../../domain/job-definition';
 import type { Logger } from '../../observability/logger';
 import type { JobService } from '../../services/job-service';
 import { problem, problemOf, type Problem } from '../middleware/problem';
-import { fieldErrors, requestBody, storableErrors } from '../middleware/validate';
+import { requestBody } from '../middleware/validate';
 import { BatchEnvelope, TriggerEnvelope } from '../schemas';
 import { jobResource } from '../serializers';
 
 export type BatchResult =
   { index: number; status: 201; job: ReturnType<typeof jobResource> } | { index: number; status: number; problem: Problem };
 
-/** Per-item validation: the same checks as POST /jobs, with paths relative to the item. */
-function validateItem(
-  schema: z.ZodType<CreateJobInput>,
-  item: unknown,
-  index: number,
-): { input: CreateJobInput } | { invalid: BatchResult } {
-  const unstorable = storableErrors(item);
-  if (unstorable.length > 0)
-    return { invalid: { index, status: 400, problem: problem(400, 'validation', 'The job is invalid', unstorable) } };
-  const parsed = schema.safeParse(item);
-  if (parsed.success) return { input: parsed.data };
-  return { invalid: { index, status: 400, problem: problem(400, 'validation', 'The job is invalid', fieldErrors(parsed.error)) } };
+/** The list around the items: checked on its own, so that each item is answered on its own. */
+function envelope<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
+  const parsed = schema.safeParse(requestBody(ctx));
+  if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrorsOf(parsed.error.issues));
+  return parsed.data;
 }
 
 /**
@@ -38,14 +32,14 @@ export function addBatchRoute(
   ...middleware: ((ctx: Context, next: Next) => Promise<unknown>)[]
 ): void {
   router.post('/jobs/batch', ...middleware, async (ctx) => {
-    const parsed = BatchEnvelope.safeParse(requestBody(ctx));
-    if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrors(parsed.error));
+    const { jobs } = envelope(ctx, BatchEnvelope);
     const results: BatchResult[] = [];
     const valid: { index: number; input: CreateJobInput }[] = [];
-    parsed.data.jobs.forEach((item, index) => {
-      const checked = validateItem(CreateJob, item, index);
-      if ('invalid' in checked) results.push(checked.invalid);
-      else valid.push({ index, input: checked.input });
+    jobs.forEach((item, index) => {
+      // Each item is checked as POST /jobs checks its body, with paths relative to the item.
+      const parsed = parseInput(CreateJob, item);
+      if ('data' in parsed) valid.push({ index, input: parsed.data });
+      else results.push({ index, status: 400, problem: problem(400, 'validation', 'The job is invalid', parsed.errors) });
     });
     let retryAfter: number | undefined;
     for (const outcome of await deps.jobs.createMany(valid)) {
@@ -73,9 +67,8 @@ export function addBatchRoute(
  */
 export function addBatchTriggerRoute(router: Router, deps: { jobs: JobService }): void {
   router.post('/jobs/trigger', async (ctx) => {
-    const parsed = TriggerEnvelope.safeParse(requestBody(ctx));
-    if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrors(parsed.error));
-    const results = (await deps.jobs.triggerMany(parsed.data.jobIds)).map((o) => {
+    const { jobIds } = envelope(ctx, TriggerEnvelope);
+    const results = (await deps.jobs.triggerMany(jobIds)).map((o) => {
       if (o.run) return { index: o.index, status: 202, ...o.run };
       const p = problemOf(o.error)!.problem;
       return { index: o.index, status: p.status, problem: p };

@@ -29,3 +29,13 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+/**
+ * A page from the `limit + 1` documents a query asked for: the first `limit`, and a cursor after
+ * the last of them when there were more.
+ */
+export function pageOf<D, T>(docs: D[], limit: number, map: (doc: D) => T, cursorOf: (last: T) => (string | number | null)[]): Page<T> {
+  const items = docs.slice(0, limit).map(map);
+  const last = items[items.length - 1];
+  return { items, nextCursor: docs.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null };
+}

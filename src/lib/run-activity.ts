@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Pauses } from '../persistence/pauses';
+
+/**
+ * Pauses in the worker's runs, which counter updates wait for: `quiet` resolves once no run has
+ * started for a short while, or after `maxMs`, with how long it waited.
+ */
+export interface Pauses {
+  quiet(maxMs: number): Promise<number>;
+}
 
 /** A gap this long between run starts is a pause (a burst starts runs well under 1 ms apart). */
 const QUIET_MS = 20;

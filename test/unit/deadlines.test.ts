@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { attemptSignal, Deadlines } from '../../src/handlers/signals';
+import { attemptSignal, Deadlines } from '../../src/lib/deadlines';
 
 describe('attemptSignal', () => {
   it('aborts when the timeout passes, and says so', async () => {
