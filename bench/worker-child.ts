@@ -8,7 +8,7 @@ import { Worker, type Job } from 'bullmq';
 import mongoose from 'mongoose';
 import path from 'node:path';
 import type { Database } from '../src/persistence/mongo';
-import type { WorkerRuntime } from '../src/worker/worker-runtime';
+import type { WorkerRuntime } from '../src/bin/container';
 import { percentile, sleep } from './lib/stats';
 
 /** Tock's modules as built (the code dist/bin/worker.js runs), typed by their sources. */
@@ -89,7 +89,7 @@ async function start(): Promise<void> {
     const { loadConfig } = await fromDist<typeof import('../src/config/env')>('config/env.js');
     const { HandlerRegistry, builtinHandlers } = await fromDist<typeof import('../src/handlers/registry')>('handlers/registry.js');
     const { createLogger } = await fromDist<typeof import('../src/observability/logger')>('observability/logger.js');
-    const { startWorker } = await fromDist<typeof import('../src/worker/worker-runtime')>('worker/worker-runtime.js');
+    const { startWorker } = await fromDist<typeof import('../src/bin/container')>('bin/container.js');
     const cfg = loadConfig({
       REDIS_URL: redisUrl,
       MONGODB_URL: process.env.MONGODB_URL,

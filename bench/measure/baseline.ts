@@ -21,7 +21,7 @@ export const BASELINE_JOB_OPTIONS: JobsOptions = {
 /** At most this many runs per add of a sustained step's tick (POST /jobs/trigger takes up to 1,000 ids). */
 export const TICK_BATCH = 1000;
 
-const data = (i: number) => ({ d: `0000000000000000000000${String(i % 20).padStart(2, '0')}`, v: 1, t: 'manual' });
+const data = (i: number) => ({ jobId: `0000000000000000000000${String(i % 20).padStart(2, '0')}`, version: 1, trigger: 'manual' });
 const runId = () => `baseline-m-${randomBytes(6).toString('hex')}`;
 
 export interface BaselineFigures {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { JobDefinition } from '../../src/domain/job-definition';
-import { JobQueue } from '../../src/queue/job-queue';
+import { JobQueue, runName } from '../../src/queue/job-queue';
+import { runData } from '../../src/queue/run-data';
 import { newRunId } from '../../src/services/job-service';
 import { judge, TICK_BATCH } from './baseline';
 import { figure, type BenchContext, type Figure } from '../lib/context';
@@ -69,8 +70,8 @@ export async function measureTockRun(
         Array.from({ length: n }, (_, k) => {
           const def = defs[Math.floor((i + k) / perDef)]!;
           return {
-            name: 'run',
-            data: { d: def.id, v: def.version, t: 'manual' as const },
+            name: runName(def),
+            data: runData(def, 'manual'),
             opts: { ...jobQueue.jobOptions(def), jobId: newRunId(def.id, 'm') },
           };
         }),

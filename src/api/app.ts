@@ -3,16 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { KoaAdapter } from '@bull-board/koa';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
-import type { HandlerRegistry } from '../handlers/registry';
+import type { IdempotencyStore } from '../domain/idempotency';
+import type { HandlerCatalog } from '../domain/job-definition';
 import type { Logger } from '../observability/logger';
-import type { ExecutionRepository } from '../persistence/execution-repository';
-import type { IdempotencyRepository } from '../persistence/idempotency-repository';
-import type { JobQueue } from '../queue/job-queue';
 import type { DeadLetterService } from '../services/dead-letter-service';
 import type { JobService } from '../services/job-service';
 import { htmlPages } from './middleware/html-pages';
@@ -26,19 +21,20 @@ import { jobRoutes } from './routes/jobs';
 export const OPENAPI_PATH = path.resolve(__dirname, '../../openapi.yaml');
 export const BODY_LIMIT = '1mb';
 
+export const BOARD_PATH = '/admin/queues';
+
+/** What the API is made of; the composition root (src/bin) builds each once. */
 export interface AppDeps {
   jobs: JobService;
   deadLetters: DeadLetterService;
-  executions: ExecutionRepository;
-  idempotency: IdempotencyRepository;
-  registry: HandlerRegistry;
-  queue: JobQueue;
+  idempotency: IdempotencyStore;
+  handlers: HandlerCatalog;
   health: HealthCheck[];
+  /** Bull Board, mounted at BOARD_PATH. */
+  board: Middleware;
   logger: Logger;
   /** False while the MongoDB driver knows the server is unreachable: API calls get a 503 at once. */
-  storeConnected?: () => boolean;
-  /** BULL_BOARD_ACTIONS: Bull Board's buttons (retry, promote, remove, ...) work; read-only otherwise. */
-  boardActions?: boolean;
+  storeConnected: () => boolean;
 }
 
 /** The Koa app, not listening. Middleware order: request log, problem+json errors, body, routes. */
@@ -91,7 +87,7 @@ export function createApp(deps: AppDeps): Koa {
 
   const api = new Router({ prefix: '/api/v1' });
   api.use(async (_ctx, next) => {
-    if (deps.storeConnected && !deps.storeConnected()) throw new UnavailableError('MongoDB is unavailable', 5);
+    if (!deps.storeConnected()) throw new UnavailableError('MongoDB is unavailable', 5);
     await next();
   });
   for (const r of [jobRoutes({ ...deps, logger: log }), executionRoutes(deps), deadLetterRoutes(deps)])
@@ -110,10 +106,6 @@ export function createApp(deps: AppDeps): Koa {
   const docs = docsRoutes();
   app.use(docs.assets.routes()).use(docs.page);
 
-  const board = new KoaAdapter();
-  // Read-only unless asked: its buttons act on BullMQ behind Tock's back (see docs/operations.md).
-  createBullBoard({ queues: [new BullMQAdapter(deps.queue.queue, { readOnlyMode: !deps.boardActions })], serverAdapter: board });
-  board.setBasePath('/admin/queues');
-  app.use(board.registerPlugin({ mount: '/admin/queues' }));
+  app.use(deps.board);
   return app;
 }

@@ -8,9 +8,7 @@ import {
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
 import { stringify } from 'yaml';
-import { createJobSchema, patchJobSchema } from '../domain/job-definition';
-import type { Handler } from '../handlers/handler';
-import type { HandlerRegistry } from '../handlers/registry';
+import { createJobSchema, patchJobSchema, type HandlerCatalog, type HandlerInfo } from '../domain/job-definition';
 import * as examples from './openapi-examples';
 import {
   BatchEnvelope,
@@ -77,14 +75,14 @@ export function pascalCase(name: string): string {
 }
 
 interface HandlerDoc {
-  handler: Handler<unknown>;
+  handler: HandlerInfo;
   payloadId: string;
   resultId?: string;
   /** The create request of a job run by this handler. */
   variant: z.ZodObject;
 }
 
-function handlerDocs(registry: HandlerRegistry): HandlerDoc[] {
+function handlerDocs(registry: HandlerCatalog): HandlerDoc[] {
   const CreateJob = createJobSchema(registry);
   const seen = new Map<string, string>();
   const claim = (id: string, owner: string) => {
@@ -839,7 +837,7 @@ function tidy({ jsonSchema }: ZodOpenApiOverrideContext): void {
 }
 
 /** The OpenAPI 3.1 document of the API with the handlers of `registry`. */
-export function buildOpenApiDocument(registry: HandlerRegistry): OpenApiDocument {
+export function buildOpenApiDocument(registry: HandlerCatalog): OpenApiDocument {
   const docs = handlerDocs(registry);
   if (docs.length === 0) throw new Error('the registry has no handler');
 
@@ -969,7 +967,7 @@ export const OPENAPI_HEADER = [
 ].join('\n');
 
 /** openapi.yaml as `npm run openapi` writes it. */
-export function renderOpenApiYaml(registry: HandlerRegistry): string {
+export function renderOpenApiYaml(registry: HandlerCatalog): string {
   const body = stringify(sortComponents(buildOpenApiDocument(registry)), {
     schema: 'yaml-1.1',
     lineWidth: 0,

@@ -1,4 +1,4 @@
 import { runMain } from './lifecycle';
-import { startProcess } from './wiring';
+import { startProcess } from './container';
 
 runMain('all', (cfg, logger) => startProcess(cfg, logger, { api: true, worker: true }));

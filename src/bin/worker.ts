@@ -1,4 +1,4 @@
 import { runMain } from './lifecycle';
-import { startProcess } from './wiring';
+import { startProcess } from './container';
 
 runMain('worker', (cfg, logger) => startProcess(cfg, logger, { api: false, worker: true }));

@@ -64,3 +64,19 @@ export class UnavailableError extends AppError {
 export function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value), { cause: value });
 }
+
+/**
+ * An attempt that failed, as the run use case hands it to the queue: `retryable: false` sends the
+ * run straight to the dead letter; `retryAfterMs` stretches the next backoff (HTTP 429/503).
+ */
+export class AttemptFailedError extends Error {
+  override name = 'AttemptFailedError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -4,10 +4,19 @@ import { RetryPolicySchema, type RetryPolicy } from './retry';
 import { ScheduleSchema, scheduleTimeErrors, type Schedule } from './schedule';
 import { addIssuesUnder, fieldErrorsOf } from './validation';
 
-/** The handlers a definition may name, and the payload schema of each (the handler registry). */
+/** What is known of a handler without running it. */
+export interface HandlerInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly payloadSchema: z.ZodType;
+  /** What `execute` returns, for the API contract. */
+  readonly resultSchema?: z.ZodType;
+}
+
+/** The handlers a definition may name (the handler registry). */
 export interface HandlerCatalog {
   names(): string[];
-  payloadSchema(handler: string): z.ZodType | undefined;
+  get(name: string): HandlerInfo | undefined;
 }
 
 export const JOB_STATUSES = ['scheduled', 'paused', 'completed', 'failed', 'cancelled'] as const;
@@ -58,7 +67,7 @@ const TimeoutMs = z.number().int().min(1).max(3_600_000).meta({
 const Payload = z.record(z.string(), z.unknown());
 
 function checkPayload(handlers: HandlerCatalog, handler: string, payload: unknown, ctx: z.RefinementCtx): void {
-  const schema = handlers.payloadSchema(handler);
+  const schema = handlers.get(handler)?.payloadSchema;
   if (!schema) {
     ctx.addIssue({ code: 'custom', path: ['handler'], message: `must be one of: ${handlers.names().join(', ')}` });
     return;
@@ -118,7 +127,7 @@ export type PatchJobInput = z.infer<ReturnType<typeof patchJobSchema>>;
 
 /** A payload checked against its job's current handler (a PATCH that changes the payload alone). */
 export function payloadErrors(handlers: HandlerCatalog, handler: string, payload: unknown): FieldError[] {
-  const schema = handlers.payloadSchema(handler);
+  const schema = handlers.get(handler)?.payloadSchema;
   if (!schema) return [{ path: 'handler', message: 'is not a known handler' }];
   const parsed = schema.safeParse(payload);
   return parsed.success ? [] : fieldErrorsOf(parsed.error.issues, ['payload']);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { HandlerInfo } from '../domain/job-definition';
 import type { Logger } from '../observability/logger';
 
 export interface HandlerContext {
@@ -13,12 +14,8 @@ export interface HandlerContext {
  * One handler type. Adding a type is adding one file that exports `defineHandler({...})` and
  * listing it in registry.ts.
  */
-export interface Handler<P = unknown> {
-  readonly name: string;
-  readonly description: string;
+export interface Handler<P = unknown> extends HandlerInfo {
   readonly payloadSchema: z.ZodType<P>;
-  /** What `execute` returns, for the API contract only (never checked at run time). */
-  readonly resultSchema?: z.ZodType;
   /** Returns the result recorded with the execution; throws to fail the attempt. */
   execute(payload: P, ctx: HandlerContext): Promise<unknown>;
 }

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import type { HandlerCatalog } from '../domain/job-definition';
 import type { Handler } from './handler';
 import { createHttpHandler, type HttpHandlerOptions } from './http-handler';
@@ -26,10 +25,6 @@ export class HandlerRegistry implements HandlerCatalog {
 
   get(name: string): Handler<unknown> | undefined {
     return this.byName.get(name);
-  }
-
-  payloadSchema(name: string): z.ZodType | undefined {
-    return this.byName.get(name)?.payloadSchema;
   }
 
   names(): string[] {

@@ -1,23 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Claim, IdempotencyRecord, IdempotencyStore, StoredResponse } from '../domain/idempotency';
 import type { Models } from './models';
 import { isDuplicateKey, store, storeError } from './store-errors';
-
-/** A response remembered under an Idempotency-Key. */
-export interface StoredResponse {
-  status: number;
-  headers: Record<string, string>;
-  /** The JSON body as sent. */
-  body: string;
-}
-
-export type IdempotencyRecord =
-  | { state: 'pending'; fingerprint: string; owner: string; lockedUntil: Date; expiresAt: Date }
-  | { state: 'done'; fingerprint: string; owner: string; lockedUntil: Date; expiresAt: Date; response: StoredResponse };
-
-export interface Claim {
-  id: string;
-  owner: string;
-}
 
 export interface IdempotencySettings {
   /** How long a completed response is replayed. */
@@ -41,7 +25,7 @@ export function pruneFilter(now: Date) {
  * Expired records count as absent; they are deleted when met and pruned on write, at most once a
  * minute, with one range delete (an index range on MongoDB, never a scan per request).
  */
-export class IdempotencyRepository {
+export class IdempotencyRepository implements IdempotencyStore {
   private lastPrune = 0;
 
   constructor(

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
-import type { DefinitionCache } from '../persistence/definition-cache';
 import { ANNOUNCE_CHANNEL, CANCEL_CHANNEL, INVALIDATION_CHANNEL, type CancelRequest } from './job-queue';
 import { createRedis } from './redis';
 
@@ -11,10 +10,19 @@ import { createRedis } from './redis';
  * `onCancel`, requests to abort a definition's attempts in flight (`<prefix>:runs:cancel`) are passed on.
  * Returns the subscriber connection (quit it on shutdown).
  */
+export interface DefinitionListener {
+  /** A definition changed or was deleted. */
+  invalidate(id: string): void;
+  /** Messages may have been missed (the connection was (re)made): forget everything. */
+  clear(): void;
+  /** New definitions due soon, to read ahead (only with `prefetch`). */
+  prefetch?(ids: string[]): Promise<void>;
+}
+
 export function subscribeInvalidations(
   url: string,
   prefix: string,
-  cache: DefinitionCache,
+  cache: DefinitionListener,
   logger: Logger,
   opts: { prefetch?: boolean; onCancel?: (request: CancelRequest) => void } = {},
 ): Redis {
@@ -25,7 +33,7 @@ export function subscribeInvalidations(
   sub.on('message', (from: string, message: string) => {
     if (from === channel) cache.invalidate(message);
     else if (from === announced) {
-      cache.prefetch(message.split(',')).catch((err: unknown) => logger.debug({ err }, 'prefetch failed'));
+      cache.prefetch?.(message.split(',')).catch((err: unknown) => logger.debug({ err }, 'prefetch failed'));
     } else if (from === cancel) {
       try {
         opts.onCancel?.(JSON.parse(message) as CancelRequest);

@@ -4,6 +4,9 @@ import { UnavailableError } from '../domain/errors';
 import type { JobDefinition, Trigger } from '../domain/job-definition';
 import { isRepeating } from '../domain/schedule';
 import { withTimeout } from '../lib/with-timeout';
+import { onceJobId, readRunData, runData, slotFromJobId, type RunData } from './run-data';
+
+export { onceJobId, slotFromJobId, type RunData };
 
 export const QUEUE_NAME = 'jobs';
 export const INVALIDATION_CHANNEL = 'definitions';
@@ -24,17 +27,6 @@ const PAGE = 500;
 /** Finished one-time jobs stay in Redis this long, so that a reconciler never adds one twice. */
 const ONCE_KEEP_COMPLETED_S = 3600;
 
-/** What a BullMQ job carries: ids and a version, never the payload (secrets stay out of Redis). */
-export interface RunData {
-  /** definition id */
-  d: string;
-  /** definition version the run was scheduled for */
-  v: number;
-  t: Trigger;
-  /** Starts that were postponed because the definition could not be read (not attempts). */
-  p?: number;
-}
-
 export interface QueueSettings {
   prefix: string;
 }
@@ -46,16 +38,6 @@ export interface SchedulerState {
   every?: number;
   pattern?: string;
   tz?: string;
-}
-
-export function onceJobId(def: Pick<JobDefinition, 'id' | 'version'>): string {
-  return `${def.id}-v${def.version}`;
-}
-
-/** Parses the slot time out of a Job Scheduler job id (`repeat:<schedulerId>:<millis>`). */
-export function slotFromJobId(jobId: string | undefined): number | null {
-  const m = /^repeat:[^:]+:(\d+)$/.exec(jobId ?? '');
-  return m ? Number(m[1]) : null;
 }
 
 /** A run's BullMQ name: what Bull Board shows. The definition's name, never its payload. */
@@ -112,7 +94,7 @@ export class JobQueue {
   private async upsertScheduler(def: JobDefinition): Promise<Date | null> {
     const s = def.schedule;
     if (!isRepeating(s)) throw new Error(`${def.id} is not repeating`);
-    const data: RunData = { d: def.id, v: def.version, t: 'schedule' };
+    const data = runData(def, 'schedule');
     const job = await this.queue.upsertJobScheduler(
       def.id,
       s.kind === 'interval'
@@ -130,7 +112,7 @@ export class JobQueue {
     const due = def.dueAt?.getTime() ?? (s.kind === 'once' ? Date.parse(s.runAt) : s.kind === 'delay' ? now + s.delayMs : now);
     const opts = { ...this.jobOptions(def), removeOnComplete: { age: ONCE_KEEP_COMPLETED_S } };
     return {
-      data: { d: def.id, v: def.version, t: 'schedule' },
+      data: runData(def, 'schedule'),
       // BullMQ runs a delayed job at timestamp + delay; its timestamp defaults to when it is added,
       // which is after the MongoDB write: pin it to `now` so the job is due at `due`, not later.
       opts: { ...opts, jobId: onceJobId(def), delay: Math.max(0, due - now), timestamp: now },
@@ -216,7 +198,7 @@ export class JobQueue {
   private runJob(def: JobDefinition, runId: string, trigger: Trigger) {
     return {
       name: runName(def),
-      data: { d: def.id, v: def.version, t: trigger } satisfies RunData,
+      data: runData(def, trigger),
       opts: { ...this.jobOptions(def), jobId: runId },
     };
   }
@@ -231,7 +213,7 @@ export class JobQueue {
           const id = s.id ?? s.key;
           out.push({
             id,
-            version: (s.template?.data as RunData | undefined)?.v ?? null,
+            version: s.template?.data ? readRunData(s.template.data).version : null,
             every: s.every ?? undefined,
             pattern: s.pattern ?? undefined,
             tz: s.tz ?? undefined,
@@ -298,7 +280,7 @@ export class JobQueue {
   activeRunIds(defId: string): Promise<string[]> {
     return this.guard('list active runs', async () => {
       const active = await this.queue.getActive(0, -1);
-      return active.filter((j) => j.data?.d === defId).map((j) => j.id!);
+      return active.filter((j) => readRunData(j.data).jobId === defId).map((j) => j.id!);
     });
   }
 

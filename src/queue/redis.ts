@@ -69,3 +69,4 @@ export function evictionPolicyError(policy: string | null, allowEviction: boolea
     `(and in redis.conf), or start with REDIS_ALLOW_EVICTION=true to accept that risk.`
   );
 }
+export type { Redis as RedisClient } from 'ioredis';

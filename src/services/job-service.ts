@@ -2,15 +2,16 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError,
 import type { ExecutionRecord } from '../domain/execution';
 import { isJobId } from '../domain/ids';
 import { randomHex } from '../lib/random-id';
+import { dateOrNull, dueAt, JobCreation, type CreateOutcome } from './job-creation';
 import { payloadErrors, type CreateJobInput, type JobDefinition, type PatchJobInput } from '../domain/job-definition';
-import { firstRunAt, isRepeating, type Schedule } from '../domain/schedule';
+import { firstRunAt, isRepeating } from '../domain/schedule';
 import type { HandlerRegistry } from '../handlers/registry';
 import type { Logger } from '../observability/logger';
 import type { Page } from '../persistence/paging';
 import type { ExecutionListFilter, ExecutionRepository } from '../persistence/execution-repository';
-import { type InsertManyResult, type JobListFilter, type JobRepository, type NewJob } from '../persistence/job-repository';
+import { type JobListFilter, type JobRepository, type NewJob } from '../persistence/job-repository';
 import type { JobQueue } from '../queue/job-queue';
-import type { DefinitionCache } from '../persistence/definition-cache';
+import type { DefinitionCache } from '../services/definition-cache';
 
 export interface JobServiceDeps {
   jobs: JobRepository;
@@ -35,28 +36,12 @@ export type TriggerOutcome = { index: number; run: RunAccepted; error?: undefine
 /** Definitions a batch of triggers reads from the store at once (those not in the cache). */
 const TRIGGER_READS_IN_FLIGHT = 16;
 
-/** One item of createMany: the created definition, or why it was not created. */
-export type CreateOutcome = { index: number; job: JobDefinition; error?: undefined } | { index: number; error: AppError; job?: undefined };
-
 export function newRunId(jobId: string, kind: 'm' | 'r'): string {
   return `${jobId}-${kind}-${randomHex(6)}`;
 }
 
-/** One-time definitions created in bulk and due within this long are announced to the workers. */
-const PREFETCH_HORIZON_MS = 60_000;
-/**
- * A bulk create registers its one-time jobs while MongoDB inserts them when all are due at least
- * this much later: twice the driver's socket timeout, so no such job comes due before the insert
- * has either been acknowledged or given up on (and undone).
- */
-export const OVERLAP_LEAD_MS = 60_000;
-
-/** When a one-time schedule is due, fixed at the moment it is (re)scheduled. */
-function dueAt(s: Schedule, now: number): Date | null {
-  if (s.kind === 'once') return new Date(Date.parse(s.runAt));
-  if (s.kind === 'delay') return new Date(now + s.delayMs);
-  return null;
-}
+/** What an execution id may look like (`<runId>.<attempt>`); anything else is not looked up. */
+const EXECUTION_ID = /^[A-Za-z0-9:._-]{1,300}$/;
 
 /**
  * Use cases on definitions. MongoDB is written first and the BullMQ side second; when the second
@@ -64,123 +49,34 @@ function dueAt(s: Schedule, now: number): Date | null {
  */
 export class JobService {
   private readonly now: () => number;
+  private readonly creation: JobCreation;
 
   constructor(private readonly deps: JobServiceDeps) {
     this.now = deps.now ?? Date.now;
+    this.creation = new JobCreation(deps);
   }
 
-  /** The document of a new definition (its input validated by createJobSchema). */
-  private newJob(input: CreateJobInput, now: number): NewJob {
-    const { timeoutMs, ...rest } = input;
-    return {
-      ...rest,
-      timeoutMs: timeoutMs ?? this.deps.defaultTimeoutMs,
-      status: 'scheduled',
-      nextRunAt: dateOrNull(firstRunAt(input.schedule, now)),
-      dueAt: dueAt(input.schedule, now),
-    };
+  /** One definition, stored and registered (JobCreation). */
+  create(input: CreateJobInput): Promise<JobDefinition> {
+    return this.creation.create(input);
   }
 
-  /**
-   * One definition, through the same steps as a batch of one: so a one-time job due a minute or more
-   * later is registered while MongoDB inserts it, and one due soon is announced to the workers.
-   */
-  async create(input: CreateJobInput): Promise<JobDefinition> {
-    const outcome = (await this.createMany([{ index: 0, input }]))[0]!;
-    if (outcome.error) throw outcome.error;
-    return outcome.job;
-  }
-
-  /**
-   * Creates many definitions with one insertMany and one BullMQ registration round (addBulk for the
-   * one-time ones, one upsert per repeating one): answered per item, in input order.
-   *
-   * MongoDB is written before BullMQ, except that when every one-time definition of the batch is
-   * due at least OVERLAP_LEAD_MS later, their addBulk runs while the insert runs (the two take
-   * about as long as each other). None of those jobs can start before the insert has ended (the
-   * driver gives up on a reply after 30 s), and the reconciler leaves such fresh jobs alone for a
-   * while. Items whose insert or registration failed are undone on the other side (deleteMany, or
-   * removal of their jobs), so no definition is left half-created. A MongoDB failure of the insert
-   * itself fails the whole call.
-   */
-  async createMany(items: { index: number; input: CreateJobInput }[]): Promise<CreateOutcome[]> {
-    const now = this.now();
-    const outcomes: CreateOutcome[] = [];
-    const valid: { index: number; job: NewJob }[] = [];
-    for (const { index, input } of items) {
-      try {
-        valid.push({ index, job: this.newJob(input, now) });
-      } catch (err) {
-        outcomes.push({ index, error: err as AppError });
-      }
-    }
-    if (valid.length === 0) return outcomes;
-    const { jobs, queue, logger } = this.deps;
-    const defs = jobs.build(
-      valid.map((v) => v.job),
-      new Date(now),
-    );
-    const once = defs.filter((d) => !isRepeating(d.schedule));
-    const overlap = once.length > 0 && once.every((d) => (d.dueAt?.getTime() ?? now) - now >= OVERLAP_LEAD_MS);
-    const early = overlap ? once : [];
-    const earlyIds = new Set(early.map((d) => d.id));
-    const registeringEarly = queue.registerMany(early, now);
-    let result: InsertManyResult;
-    try {
-      result = await jobs.insertMany(defs);
-    } catch (err) {
-      await this.removeEarly(await registeringEarly, early);
-      throw err;
-    }
-    const { inserted, rejected } = result;
-    for (const r of rejected) outcomes.push({ index: valid[r.index]!.index, error: r.error });
-    const failed = await registeringEarly;
-    const refused = rejected.map((r) => defs[r.index]!).filter((d) => earlyIds.has(d.id));
-    if (refused.length > 0) await this.removeEarly(failed, refused);
-    await this.announce(
-      inserted.map((i) => i.def),
-      now,
-    );
-    const late = inserted.map((i) => i.def).filter((d) => !earlyIds.has(d.id));
-    // Redis already failed the registration made ahead: fail the rest at once, not after another timeout.
-    const earlyError = failed.values().next().value;
-    if (earlyError) for (const d of late) failed.set(d.id, earlyError);
-    else for (const [id, err] of await queue.registerMany(late, now)) failed.set(id, err);
-    const undo = inserted.filter((i) => failed.has(i.def.id)).map((i) => i.def.id);
-    if (undo.length > 0) {
-      await jobs.deleteMany(undo).catch((err: unknown) => logger.error({ err, count: undo.length }, 'could not undo create'));
-    }
-    for (const { index, def } of inserted) {
-      const error = failed.get(def.id);
-      outcomes.push(error ? { index: valid[index]!.index, error } : { index: valid[index]!.index, job: def });
-    }
-    return outcomes.sort((a, b) => a.index - b.index);
-  }
-
-  /** Removes the jobs registered ahead of an insert for definitions that were not stored after all. */
-  private async removeEarly(failed: Map<string, unknown>, defs: JobDefinition[]): Promise<void> {
-    const registered = defs.filter((d) => !failed.has(d.id));
-    const left = await this.deps.queue.unregisterMany(registered);
-    if (left > 0) this.deps.logger.warn({ count: left }, 'jobs of definitions not stored were left in Redis; workers skip them');
-  }
-
-  /**
-   * Tells the workers about new definitions that run soon (repeating ones, and one-time ones due
-   * within PREFETCH_HORIZON_MS), before they are registered: the workers read them in one query
-   * instead of one read per first run. Best effort: a worker that misses it reads on demand.
-   */
-  private async announce(defs: JobDefinition[], now: number): Promise<void> {
-    const soon = defs.filter((d) => isRepeating(d.schedule) || (d.dueAt?.getTime() ?? now) - now <= PREFETCH_HORIZON_MS);
-    if (soon.length === 0) return;
-    await this.deps.queue
-      .announce(soon.map((d) => d.id))
-      .catch((err: unknown) => this.deps.logger.debug({ err }, 'new definitions not announced'));
+  /** Many definitions, answered per item in input order (JobCreation). */
+  createMany(items: { index: number; input: CreateJobInput }[]): Promise<CreateOutcome[]> {
+    return this.creation.createMany(items);
   }
 
   async get(id: string): Promise<JobDefinition> {
     const def = await this.deps.jobs.findById(id);
     if (!def) throw new NotFoundError(`Job ${id} does not exist`);
     return def;
+  }
+
+  /** One execution record, also of a job deleted since. */
+  async getExecution(id: string): Promise<ExecutionRecord> {
+    const record = EXECUTION_ID.test(id) ? await this.deps.executions.findById(id) : null;
+    if (!record) throw new NotFoundError(`Execution ${id} does not exist`);
+    return record;
   }
 
   async getWithExecutions(id: string, recent = 10): Promise<{ job: JobDefinition; recentExecutions: ExecutionRecord[] }> {
@@ -357,8 +253,4 @@ export class JobService {
     if (this.deps.definitions) return (await this.deps.definitions.get(id, 0))?.def ?? null;
     return this.deps.jobs.findById(id);
   }
-}
-
-function dateOrNull(ms: number | null): Date | null {
-  return ms === null ? null : new Date(ms);
 }

@@ -86,7 +86,7 @@ describe('job state after runs (API + 2 workers as processes)', () => {
     }
   });
 
-  const activeRuns = async (ids: string[]) => (await e.queue.getActive()).filter((j) => ids.includes(j.data.d)).map((j) => j.id!);
+  const activeRuns = async (ids: string[]) => (await e.queue.getActive()).filter((j) => ids.includes(j.data.jobId)).map((j) => j.id!);
   const long = (name: string) => ({
     name,
     handler: 'sleep',

@@ -2,7 +2,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { composeApi } from '../../src/api/compose';
+import { composeApi } from '../../src/bin/container';
 import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { composeApi } from '../../src/api/compose';
+import { composeApi } from '../../src/bin/container';
 import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
 import type { Database } from '../../src/persistence/mongo';

@@ -231,7 +231,7 @@ describe('REST API against real Redis and FerretDB', () => {
     const res = await api.request('POST', `/api/v1/jobs/${created.body.id}/trigger`);
     expect(res.status).toBe(202);
     const job = await api.queue.queue.getJob(res.body.runId);
-    expect(job?.data).toEqual({ d: created.body.id, v: 1, t: 'manual' });
+    expect(job?.data).toEqual({ jobId: created.body.id, version: 1, trigger: 'manual' });
     expect((await api.queue.queue.getJobScheduler(created.body.id))?.next).toBe(before?.next);
   });
 

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { composeApi } from '../../src/api/compose';
+import { composeApi } from '../../src/bin/container';
 import { requestFingerprint } from '../../src/api/middleware/idempotency';
 import { IdempotencyRepository } from '../../src/persistence/idempotency-repository';
 import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
@@ -286,7 +286,7 @@ describe('POST /jobs/trigger', () => {
     expect(new Set(runIds).size).toBe(3);
     for (const [i, runId] of runIds.entries()) {
       const job = await api.queue.queue.getJob(runId);
-      expect(job?.data).toEqual({ d: [a, b, a][i], v: 1, t: 'manual' });
+      expect(job?.data).toEqual({ jobId: [a, b, a][i], version: 1, trigger: 'manual' });
       expect(job?.opts.attempts).toBeGreaterThanOrEqual(1);
     }
     // The schedule does not move, as with POST /jobs/{id}/trigger.

@@ -1,7 +1,7 @@
 import { Types } from 'mongoose';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/observability/logger';
-import { DefinitionCache } from '../../src/persistence/definition-cache';
+import { DefinitionCache } from '../../src/services/definition-cache';
 import { JobRepository } from '../../src/persistence/job-repository';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { subscribeInvalidations } from '../../src/queue/invalidations';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { composeApi } from '../../src/api/compose';
+import { composeApi } from '../../src/bin/container';
 import { createPostgresDatabase, dropPostgresDatabase, startFerretDb, type LocalServer } from '../../src/embedded/local-servers';
 import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';

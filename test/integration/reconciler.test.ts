@@ -59,7 +59,7 @@ describe('reconciler', () => {
     expect(await api.queue.queue.getJobScheduler(every.id)).toMatchObject({ every: 60_000 });
     expect(await api.queue.queue.getJobScheduler(paused.id)).toBeUndefined();
     const onceJob = await api.queue.queue.getJob(onceJobId(once));
-    expect(onceJob?.data).toEqual({ d: once.id, v: once.version, t: 'schedule' });
+    expect(onceJob?.data).toEqual({ jobId: once.id, version: once.version, trigger: 'schedule' });
     expect(await onceJob?.getState()).toBe('delayed');
 
     expect(await reconciler.run()).toMatchObject({ registered: 0, removed: 0 });
@@ -88,7 +88,11 @@ describe('reconciler', () => {
 
   it('brings a scheduler registered with stale settings back in line', async () => {
     const def = await create({ schedule: { kind: 'interval', everyMs: 60_000 } });
-    await api.queue.queue.upsertJobScheduler(def.id, { every: 5_000 }, { name: 'run', data: { d: def.id, v: def.version, t: 'schedule' } });
+    await api.queue.queue.upsertJobScheduler(
+      def.id,
+      { every: 5_000 },
+      { name: 'run', data: { jobId: def.id, version: def.version, trigger: 'schedule' } },
+    );
     expect(await reconciler.run()).toMatchObject({ registered: 1 });
     expect(await api.queue.queue.getJobScheduler(def.id)).toMatchObject({ every: 60_000 });
   });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { AppError, ConflictError, ValidationError, type FieldError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
-import type { Claim, IdempotencyRepository, StoredResponse } from '../../persistence/idempotency-repository';
+import type { Claim, IdempotencyStore, StoredResponse } from '../../domain/idempotency';
 import { storableErrors } from '../../domain/validation';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -57,7 +57,7 @@ function replay(ctx: Context, response: StoredResponse): void {
  * 422. A request that fails (4xx, 5xx, 503) created nothing and gives the key up again.
  */
 export function idempotency(
-  repo: IdempotencyRepository,
+  repo: IdempotencyStore,
   scope: string,
   logger: Logger,
   opts: IdempotencyOptions = { waitMs: 5000, pollMs: 50 },

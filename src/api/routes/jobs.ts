@@ -2,9 +2,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { ValidationError } from '../../domain/errors';
 import { createJobSchema, patchJobSchema } from '../../domain/job-definition';
-import type { HandlerRegistry } from '../../handlers/registry';
+import type { HandlerCatalog } from '../../domain/job-definition';
 import type { Logger } from '../../observability/logger';
-import type { IdempotencyRepository } from '../../persistence/idempotency-repository';
+import type { IdempotencyStore } from '../../domain/idempotency';
 import type { JobService } from '../../services/job-service';
 import { idempotency } from '../middleware/idempotency';
 import { body, noBody, query } from '../middleware/validate';
@@ -24,15 +24,15 @@ export function ifMatch(ctx: Context): number | undefined {
 
 export interface JobRoutesDeps {
   jobs: JobService;
-  registry: HandlerRegistry;
-  idempotency: IdempotencyRepository;
+  handlers: HandlerCatalog;
+  idempotency: IdempotencyStore;
   logger: Logger;
 }
 
 export function jobRoutes(deps: JobRoutesDeps): Router {
   const router = new Router();
-  const CreateJob = createJobSchema(deps.registry);
-  const PatchJob = patchJobSchema(deps.registry);
+  const CreateJob = createJobSchema(deps.handlers);
+  const PatchJob = patchJobSchema(deps.handlers);
   addBatchRoute(router, deps, CreateJob, idempotency(deps.idempotency, 'POST /jobs/batch', deps.logger));
   addBatchTriggerRoute(router, deps);
 

@@ -1,5 +1,5 @@
 import type { JobDefinition } from '../domain/job-definition';
-import type { JobRepository } from './job-repository';
+import type { JobRepository } from '../persistence/job-repository';
 
 export interface CachedDefinition {
   def: JobDefinition;

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_MONGODB_URL = 'mongodb://127.0.0.1:27017/tock';
 
-export interface ResolvedServices {
+export interface ResolvedServers {
   redisUrl: string;
   mongoUrl: string;
   /** Where each came from, for the start-up log: the variable, the default address, or started here. */
@@ -26,7 +26,7 @@ function hostPort(url: string, defaultPort: number): [string, number] {
  * address, start a local redis-server and FerretDB (SQLite) with data under DATA_DIR, and stop
  * them on exit. Never in production: there a missing service is an error naming the URL.
  */
-export async function resolveServices(cfg: Config, logger: Logger): Promise<ResolvedServices> {
+export async function resolveServers(cfg: Config, logger: Logger): Promise<ResolvedServers> {
   const started: LocalServer[] = [];
   const resolve = async (
     given: string | undefined,

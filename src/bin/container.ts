@@ -1,0 +1,227 @@
+import os from 'node:os';
+import type { Server } from 'node:http';
+import type Koa from 'koa';
+import { BOARD_PATH, createApp } from '../api/app';
+import type { Config } from '../config/env';
+import { builtinHandlers, HandlerRegistry } from '../handlers/registry';
+import { RunActivity } from '../lib/run-activity';
+import type { Logger } from '../observability/logger';
+import { DeadLetterRepository } from '../persistence/dead-letter-repository';
+import { ExecutionRepository } from '../persistence/execution-repository';
+import { HistoryWriter } from '../persistence/history-writer';
+import { IdempotencyRepository } from '../persistence/idempotency-repository';
+import { JobRepository } from '../persistence/job-repository';
+import type { Database } from '../persistence/mongo';
+import { RunStatsCoalescer } from '../persistence/run-stats';
+import { bullBoard } from '../queue/board';
+import { subscribeInvalidations } from '../queue/invalidations';
+import { JobQueue } from '../queue/job-queue';
+import { Leases } from '../queue/leases';
+import { createRedis } from '../queue/redis';
+import { RunConsumer } from '../queue/run-consumer';
+import { DeadLetterService } from '../services/dead-letter-service';
+import { DefinitionCache } from '../services/definition-cache';
+import { JobService } from '../services/job-service';
+import { RunService } from '../services/run-service';
+import { WorkerProcess } from '../worker/worker-process';
+import { checkRedis, connectMongo, redact } from './connections';
+import { resolveServers } from './embedded-servers';
+import type { Stop } from './lifecycle';
+import { startMaintenance } from './maintenance';
+
+/**
+ * The composition root: every collaborator is built here, once, from the configuration, and handed
+ * to what uses it. The API app and the worker receive their parts, never the configuration.
+ */
+
+export interface ApiOptions {
+  db: Database;
+  queue: JobQueue;
+  registry: HandlerRegistry;
+  logger: Logger;
+  defaultTimeoutMs: number;
+  /** Definitions cached for triggers (kept in step by pub/sub invalidations); without it, a read each. */
+  definitions?: DefinitionCache;
+  boardActions?: boolean;
+}
+
+/** The API app over a database and a queue (the tests build theirs with it too). */
+export function composeApi(o: ApiOptions): Koa {
+  const jobs = new JobRepository(o.db.models);
+  const executions = new ExecutionRepository(o.db.models);
+  return createApp({
+    jobs: new JobService({
+      jobs,
+      executions,
+      queue: o.queue,
+      registry: o.registry,
+      logger: o.logger,
+      defaultTimeoutMs: o.defaultTimeoutMs,
+      definitions: o.definitions,
+    }),
+    deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(o.db.models), jobs, queue: o.queue }),
+    idempotency: new IdempotencyRepository(o.db.models),
+    handlers: o.registry,
+    board: bullBoard(o.queue, { basePath: BOARD_PATH, actions: o.boardActions ?? false }),
+    logger: o.logger,
+    storeConnected: () => o.db.conn.readyState === 1,
+    health: [
+      { name: 'redis', check: () => o.queue.ping() },
+      { name: 'mongodb', check: () => o.db.ping() },
+    ],
+  });
+}
+
+export interface WorkerRuntime {
+  workerId: string;
+  /** BullMQ's Worker (the benchmark pauses and resumes it). */
+  worker: RunConsumer['worker'];
+  history: HistoryWriter;
+  close(): Promise<void>;
+}
+
+/** A worker over Redis and a database, configured by `cfg`; started, taking runs. */
+export async function startWorker(
+  cfg: Config,
+  deps: { redisUrl: string; db: Database; registry: HandlerRegistry; logger: Logger },
+): Promise<WorkerRuntime> {
+  const workerId = cfg.WORKER_ID ?? `${os.hostname()}:${process.pid}`;
+  const logger = deps.logger.child({ component: 'worker', workerId });
+  const cache = new DefinitionCache(new JobRepository(deps.db.models));
+  const activity = new RunActivity();
+  const history = new HistoryWriter(
+    deps.db.models,
+    {
+      flushIntervalMs: cfg.HISTORY_FLUSH_INTERVAL_MS,
+      batchSize: cfg.HISTORY_BATCH_SIZE,
+      maxBuffered: cfg.HISTORY_MAX_BUFFERED,
+      eager: cfg.HISTORY_DURABLE_ACK,
+    },
+    logger,
+  );
+  const stats = new RunStatsCoalescer(deps.db.models, { flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS, yieldTo: activity }, logger);
+  const commands = createRedis(deps.redisUrl, 'worker');
+  commands.on('error', () => undefined);
+  const runs = new RunService({
+    cache,
+    registry: deps.registry,
+    history,
+    stats,
+    executions: new ExecutionRepository(deps.db.models),
+    workerId,
+    logger,
+    misfireGraceMs: cfg.MISFIRE_GRACE_MS,
+    maxStalledCount: cfg.WORKER_MAX_STALLED_COUNT,
+    durableAck: cfg.HISTORY_DURABLE_ACK,
+    activity,
+    running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
+  });
+  const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger, {
+    prefetch: true,
+    onCancel: ({ jobId, reason }) => {
+      const n = runs.cancel(jobId, reason);
+      if (n > 0) logger.info({ jobId, reason, attempts: n }, 'attempts in flight cancelled');
+    },
+  });
+  const consumer = new RunConsumer(
+    deps.redisUrl,
+    {
+      prefix: cfg.QUEUE_PREFIX,
+      workerId,
+      concurrency: cfg.WORKER_CONCURRENCY,
+      lockDurationMs: cfg.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: cfg.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: cfg.WORKER_MAX_STALLED_COUNT,
+      failedJobRetention: cfg.FAILED_JOB_RETENTION,
+    },
+    runs,
+    logger,
+  );
+  const quit = (redis: { quit(): Promise<unknown> }) => ({ close: async () => void (await redis.quit()) });
+  const worker = new WorkerProcess({
+    workerId,
+    concurrency: cfg.WORKER_CONCURRENCY,
+    runs: consumer,
+    abortInFlight: (reason) => runs.abortAll(reason),
+    history,
+    stats,
+    connections: [quit(subscriber), quit(commands)],
+    graceMs: cfg.WORKER_SHUTDOWN_GRACE_MS,
+    logger: deps.logger,
+  });
+  await worker.start();
+  return { workerId, worker: consumer.worker, history, close: () => worker.close() };
+}
+
+/** Listens with `app` on the configured address; logs where the user goes next. */
+async function listen(app: Koa, cfg: Config, logger: Logger): Promise<Server> {
+  const server = app.listen(cfg.PORT, cfg.HOST);
+  // Longer than the idle timeout of whatever sits in front (60 s for most load balancers): a
+  // server that closes an idle connection first races the client reusing it (Node's 5 s default).
+  server.keepAliveTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = cfg.HTTP_KEEP_ALIVE_TIMEOUT_MS + 1000;
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.PORT;
+  const host = cfg.HOST === '0.0.0.0' || cfg.HOST === '::' ? 'localhost' : cfg.HOST;
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info(
+    { port, api: `${base}/api/v1`, docs: `${base}/docs`, board: `${base}${BOARD_PATH}` },
+    `API listening on ${base}: the API at ${base}/api/v1, its docs at ${base}/docs, Bull Board at ${base}${BOARD_PATH}`,
+  );
+  return server;
+}
+
+/** Starts the API and/or a worker in this process, against configured or embedded servers. */
+export async function startProcess(cfg: Config, logger: Logger, parts: { api: boolean; worker: boolean }): Promise<Stop> {
+  const servers = await resolveServers(cfg, logger);
+  const stops: Stop[] = [servers.stop];
+  try {
+    await checkRedis(servers.redisUrl, parts.worker && !cfg.REDIS_ALLOW_EVICTION, logger);
+    logger.info(
+      { redis: redact(servers.redisUrl), mongodb: redact(servers.mongoUrl) },
+      `Redis: ${redact(servers.redisUrl)} (${servers.redisOrigin}); MongoDB: ${redact(servers.mongoUrl)} (${servers.mongoOrigin})`,
+    );
+    const db = await connectMongo(servers.mongoUrl, parts.api);
+    stops.unshift(() => db.close());
+    const registry = new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS }));
+    const redis = createRedis(servers.redisUrl, 'command');
+    redis.on('error', () => undefined);
+    const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX });
+    stops.unshift(async () => {
+      await queue.close();
+      redis.disconnect();
+    });
+
+    if (parts.worker) {
+      const worker = await startWorker(cfg, { redisUrl: servers.redisUrl, db, registry, logger });
+      stops.unshift(() => worker.close());
+    }
+    if (parts.api) {
+      const definitions = new DefinitionCache(new JobRepository(db.models));
+      const subscriber = subscribeInvalidations(servers.redisUrl, cfg.QUEUE_PREFIX, definitions, logger);
+      stops.unshift(async () => void (await subscriber.quit().catch(() => undefined)));
+      const app = composeApi({
+        db,
+        queue,
+        registry,
+        logger,
+        defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS,
+        definitions,
+        boardActions: cfg.BULL_BOARD_ACTIONS,
+      });
+      const server = await listen(app, cfg, logger);
+      stops.unshift(async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+      });
+    }
+    stops.unshift(startMaintenance(cfg, { db, queue, redis, logger }));
+  } catch (err) {
+    for (const stop of stops) await stop().catch(() => undefined);
+    throw err;
+  }
+  return async () => {
+    for (const stop of stops) await stop();
+  };
+}
