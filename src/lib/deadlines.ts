@@ -1,10 +1,8 @@
 /**
  * The signal of a deadline within an attempt (the http handler's own timeout): aborted when
- * `timeoutMs` passes or when `parent` (the attempt's signal) aborts; dispose() when done. Built by hand
- * rather than with AbortSignal.timeout + AbortSignal.any: on Node 20, `any` keeps every derived
- * signal in a set on a long-lived parent (the heap in use grew by ~56 bytes per execution, 20 MB over
- * the benchmark's 5-minute run), a timeout signal that only `any` refers to can be collected before
- * it fires (a request then hangs past its timeout), and a timeout timer outlives a fast attempt.
+ * `timeoutMs` passes or `parent` aborts; dispose() when done. Not AbortSignal.any + timeout: on
+ * Node 20 those leak on a long-lived parent and can be collected before they fire
+ * (docs/design/worker-hot-path.md).
  */
 export function attemptSignal(timeoutMs: number, parent: AbortSignal): { signal: AbortSignal; timedOut(): boolean; dispose(): void } {
   const controller = new AbortController();
@@ -28,11 +26,9 @@ export function attemptSignal(timeoutMs: number, parent: AbortSignal): { signal:
 }
 
 /**
- * The deadline of one attempt run by a worker: it passes after `timeoutMs`, or is cut short when
- * the worker gives up waiting at shutdown (Deadlines). Cheaper than an attemptSignal per attempt,
- * which cost a tenth of a fast run's CPU (an AbortController, and a listener added to and removed
- * from the worker's signal): the AbortSignal is made only when a handler asks for it, and `race`
- * ends an attempt whose handler ignores its signal without one.
+ * The deadline of one attempt run by a worker: it passes after `timeoutMs`, or is cut short by a
+ * cancel or the worker's shutdown (Deadlines). The AbortSignal is made only when a handler asks for
+ * it (most fast ones never do), and `race` ends an attempt whose handler ignores its signal.
  */
 export class Deadline {
   private controller: AbortController | undefined;

@@ -108,13 +108,10 @@ export class RunStatsCoalescer {
   }
 
   /**
-   * Plans the flush outcomes need. Status changes (a one-time job completed, a repeat ran out)
-   * are written within the window, or STATUS_PACE times the last flush's duration when flushes are
-   * slow. Counters alone (repeating jobs) wait for the next full flush, which comes PACE times the
-   * last full flush's duration after it: on a store that takes long per update (FerretDB scans the
-   * collection for each; a thousand interval jobs every 2 s took 11,000 updates a minute when
-   * counters were paced like statuses) counter updates then keep one store connection busy about a
-   * tenth of the time, and each carries more runs.
+   * Plans the flush outcomes need: status changes within the window (STATUS_PACE times the last
+   * flush when flushes are slow); counters alone at the next full flush, PACE times the last full
+   * flush later, so that a slow store spends about a tenth of its time on them
+   * (docs/design/counter-coalescing.md).
    */
   private planStatus(): void {
     this.scheduleAt(Date.now() + Math.max(this.opts.flushIntervalMs, Math.min(MAX_PACED_WINDOW_MS, STATUS_PACE * this.lastFlushMs)));
@@ -258,11 +255,7 @@ export class RunStatsCoalescer {
 }
 
 const MAX_GROUP = 500;
-/**
- * Smaller groups are written one definition at a time: an `_id` equality is a direct lookup on any
- * store, while `$in` is a scan of the collection on FerretDB (62 ms at 1,000 definitions, against
- * 3 ms for one `_id`), so `$in` pays only for groups this large.
- */
+/** Smaller groups are written one definition at a time: `_id` equality is a direct lookup, `$in` a scan on FerretDB. */
 const MIN_GROUP = 50;
 /** After a flush that took longer than the window, the next full one waits PACE times as long. */
 const PACE = 9;

@@ -11,14 +11,10 @@ export interface CachedDefinition {
 const PREFETCH_CHUNK = 1000;
 
 /**
- * Definitions by id, re-read from MongoDB only when a job carries a newer version than the cached
- * one or when the API announced a change (pub/sub invalidation). An unchanged definition is read
- * once per process, not once per execution.
- *
- * Misses on the run path are read one by one (`findById`): batching them into one `$in` query was
- * measured slower on FerretDB, which filters `$in` by scanning the collection but finds by `_id`
- * directly. Definitions the API has just created in bulk are announced, and `prefetch` reads them
- * with one `$in` per 1,000 before their first runs ask: one scan instead of a thousand lookups.
+ * Definitions by id, re-read only when a run carries a newer version than the cached one or the API
+ * announced a change (pub/sub): an unchanged definition is read once per process, not per run.
+ * Misses are read by `_id` one at a time; definitions announced as new are prefetched with one `$in`
+ * per 1,000 (docs/design/definition-cache.md).
  */
 export class DefinitionCache {
   private readonly entries = new Map<string, CachedDefinition | null>();

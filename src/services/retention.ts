@@ -25,41 +25,23 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** Jobs that ran since shortly before the previous pass are checked again (clocks differ a little). */
 const OVERLAP_MS = 60_000;
-/**
- * After each job's check a pass rests PACE times as long as the check took: on a store that scans
- * (FerretDB: tens of ms per job with thousands of records) the pass then takes at most about a
- * quarter of the store's time instead of all of it; on MongoDB a check takes a millisecond.
- */
+/** After each job's check a pass rests PACE times as long as the check took: at most a quarter of a slow store's time. */
 const PACE = 3;
 /**
- * The age limit counts days, so records past it are deleted once an hour, not on every pass: on a
- * store without indexes (FerretDB) that delete reads the whole history, which took seconds of the
- * store's time every minute beside running jobs. The hour is kept in Redis for all processes, so
- * a process that starts does not repeat the delete another ran minutes before; a deployment's
- * first age pass comes an hour after its first pass.
+ * The age limit counts days, so it is applied once an hour (kept in Redis for all processes), not on
+ * every pass: on a store without indexes that delete reads the whole history.
  */
 const AGE_PASS_EVERY_MS = 3_600_000;
 const AGE_MARK = 'retention:age';
-/**
- * A job checked by this process is checked again once it has a tenth of the per-job limit more
- * records (at least one): a job at its limit that runs once a minute is read every 100 minutes, not
- * every pass (on FerretDB each check reads the job's whole history twice, so checking 1,000 such
- * jobs every minute kept the store busy). Its history may exceed the limit by that tenth in between.
- */
+/** A job is checked again once it has a tenth of the limit more records: its history may exceed the limit by that much. */
 const RECHECK_SHARE = 0.1;
 /** Jobs that have not run for this long are forgotten (memory stays bounded by the recently busy jobs). */
 const FORGET_AFTER_MS = 3_600_000;
 
 /**
- * Bounds execution history. Every query is served by an index on MongoDB: the age limit by
- * `executions_finishedAt`, the per-job limit visits only jobs that ran since the last pass
- * (`jobs_lastRunAt`) and finds each one's cut-off through `executions_jobId_startedAt`. No pass
- * scans the history collection. A job's history is not read at all while its `recordCount` (every
- * record workers wrote for it, coalesced with its run counters) is within the limit: most jobs, and
- * every new one (on FerretDB, which scans the history for each job read, checking a thousand busy
- * new interval jobs every pass raised their lateness p99 to 300-390 ms, 85 ms without it). A definition
- * stored before recordCount existed starts counting at its next run, so its history can exceed
- * the limit by what it held then, once. One process at a time runs it (a Redis lease).
+ * Bounds execution history, one process at a time (a Redis lease). Every query has an index on
+ * MongoDB, and a job's history is not read at all while its `recordCount` is within the limit
+ * (docs/design/history-retention.md has the measurements).
  */
 export class Retention {
   private readonly holder = `${process.pid}-${randomBytes(4).toString('hex')}`;
