@@ -3,13 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Router from '@koa/router';
-import Koa, { type Middleware } from 'koa';
+import cors from '@koa/cors';
+import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { IdempotencyStore } from '../domain/idempotency';
-import type { HandlerCatalog } from '../domain/job-definition';
+import type { HandlerCatalog, PayloadLimits } from '../domain/job-definition';
+import type { AuditLog } from '../services/audit-log';
+import type { KeyService } from '../services/key-service';
 import type { Logger } from '../observability/logger';
 import type { DeadLetterService } from '../services/dead-letter-service';
 import type { JobService } from '../services/job-service';
+import { authenticate, hostGuard, noFormPosts, rateLimit, requireScope, sameSiteWrites, type RequestLimit } from './middleware/access';
 import { htmlPages } from './middleware/html-pages';
 import { problemMiddleware } from './middleware/problem';
 import { docsRoutes } from './routes/docs';
@@ -17,6 +21,8 @@ import { deadLetterRoutes } from './routes/dead-letter';
 import { executionRoutes } from './routes/executions';
 import { healthRoutes, type HealthCheck } from './routes/health';
 import { jobRoutes } from './routes/jobs';
+import { adminRoutes } from './routes/keys';
+import { sessionRoutes } from './routes/session';
 
 export const OPENAPI_PATH = path.resolve(__dirname, '../../openapi.yaml');
 export const BODY_LIMIT = '1mb';
@@ -35,6 +41,19 @@ export interface AppDeps {
   logger: Logger;
   /** False while the MongoDB driver knows the server is unreachable: API calls get a 503 at once. */
   storeConnected: () => boolean;
+  keys: KeyService;
+  audit: AuditLog;
+  /** RATE_LIMIT_PER_MINUTE per key. */
+  requestLimit: RequestLimit;
+  payloadLimits: PayloadLimits;
+  access: AccessOptions;
+}
+
+export interface AccessOptions {
+  /** CORS_ORIGINS: origins whose pages may call the API (none by default). */
+  corsOrigins: string[];
+  /** ALLOWED_HOSTS: the Host names this API answers to (any when empty). */
+  allowedHosts: string[];
 }
 
 /** The Koa app, not listening. Middleware order: request log, problem+json errors, body, routes. */
@@ -57,6 +76,18 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(problemMiddleware(log));
   app.use(htmlPages());
+  app.use(hostGuard(new Set(deps.access.allowedHosts.map((h) => h.toLowerCase()))));
+  const corsOrigins = new Set(deps.access.corsOrigins);
+  if (corsOrigins.size > 0) {
+    app.use(
+      cors({
+        origin: (ctx: Context) => (corsOrigins.has(ctx.get('Origin')) ? ctx.get('Origin') : ''),
+        allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'X-Request-Id'],
+        exposeHeaders: ['ETag', 'Location', 'Retry-After', 'X-Request-Id', 'Idempotent-Replayed'],
+        maxAge: 600,
+      }),
+    );
+  }
   const parseBody = koaBody({
     json: true,
     urlencoded: false,
@@ -85,27 +116,51 @@ export function createApp(deps: AppDeps): Koa {
     }
   });
 
-  const api = new Router({ prefix: '/api/v1' });
-  api.use(async (_ctx, next) => {
-    if (!deps.storeConnected()) throw new UnavailableError('MongoDB is unavailable', 5);
-    await next();
-  });
-  for (const r of [jobRoutes({ ...deps, logger: log }), executionRoutes(deps), deadLetterRoutes(deps)])
-    api.use(r.routes(), r.allowedMethods());
-  app.use(api.routes()).use(api.allowedMethods());
-
+  // Public: probes, the contract and its page, signing in.
   const root = new Router();
-  const health = healthRoutes(deps.health);
-  root.use(health.routes());
+  root.use(healthRoutes(deps.health).routes());
   const spec = readFileSync(OPENAPI_PATH, 'utf8');
   root.get('/openapi.yaml', (ctx) => {
     ctx.type = 'application/yaml';
     ctx.body = spec;
   });
+  root.use(sessionRoutes(deps).routes());
   app.use(root.routes()).use(root.allowedMethods());
   const docs = docsRoutes();
   app.use(docs.assets.routes()).use(docs.page);
 
+  // Everything else needs a key: a bearer key, HTTP Basic with the key as password, or a session.
+  app.use(authenticate(deps.keys));
+  app.use(sameSiteWrites(corsOrigins));
+  app.use(rateLimit(deps.requestLimit));
+
+  const api = new Router({ prefix: '/api/v1' });
+  api.use(async (_ctx, next) => {
+    if (!deps.storeConnected()) throw new UnavailableError('MongoDB is unavailable', 5);
+    await next();
+  });
+  const routers = [jobRoutes({ ...deps, logger: log }), executionRoutes(deps), deadLetterRoutes(deps), adminRoutes(deps)];
+  for (const r of routers) api.use(r.routes(), r.allowedMethods());
+  app.use(api.routes()).use(api.allowedMethods());
+
+  app.use(boardGuard());
   app.use(deps.board);
   return app;
+}
+
+/**
+ * Bull Board needs the admin scope. A browser without a session is sent to the sign-in page; its API
+ * takes no form posts.
+ */
+function boardGuard() {
+  const admin = requireScope('admin');
+  const forms = noFormPosts();
+  return async (ctx: Context, next: Next) => {
+    if (ctx.path !== BOARD_PATH && !ctx.path.startsWith(`${BOARD_PATH}/`)) return next();
+    if (!(ctx.state as { actor?: unknown }).actor && ctx.method === 'GET' && ctx.accepts('html', 'json') === 'html') {
+      ctx.redirect(`/login?next=${encodeURIComponent(ctx.originalUrl)}`);
+      return;
+    }
+    await admin(ctx, () => forms(ctx, next));
+  };
 }

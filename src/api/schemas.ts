@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SCOPES } from '../domain/access';
 import { EXECUTION_STATUSES, JOB_STATUSES, TRIGGERS } from '../domain/job-definition';
 import { RetryPolicySchema } from '../domain/retry';
 import { SCHEDULE_KINDS, ScheduleSchema } from '../domain/schedule';
@@ -555,3 +556,49 @@ export const HealthReady = z
     checks: z.strictObject({ redis: HealthCheckResult, mongodb: HealthCheckResult }),
   })
   .meta({ id: 'HealthReady' });
+
+// ----- keys, audit, sessions ------------------------------------------------------------------
+
+export const ScopeName = z.enum(SCOPES).meta({
+  id: 'Scope',
+  description: [
+    '- `jobs:read`: list and read jobs, executions and the dead letter.',
+    '- `jobs:write`: create, edit, pause, resume, trigger, cancel and delete jobs.',
+    '- `dead-letter:write`: retry and dismiss dead-letter entries.',
+    '- `metrics:read`: read `/metrics`.',
+    '- `admin`: everything, including keys, the audit log and Bull Board.',
+  ].join('\n'),
+});
+
+export const CreateKeyRequest = z
+  .strictObject({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .meta({ description: 'What the key is for (not unique).', examples: ['billing-service'] }),
+    scopes: z
+      .array(ScopeName)
+      .min(1)
+      .max(SCOPES.length)
+      .meta({ examples: [['jobs:read', 'jobs:write']] }),
+  })
+  .meta({ id: 'CreateKeyRequest' });
+
+export const KeyListQuery = z.strictObject({ limit: Limit, cursor: Cursor });
+
+export const AuditListQuery = z.strictObject({
+  jobId: z
+    .string()
+    .regex(/^[0-9a-f]{24}$/i, 'must be a job id')
+    .optional()
+    .meta({ description: 'Only entries about this job.' }),
+  keyId: z.string().min(1).max(100).optional().meta({ description: 'Only entries made with this key (`admin` for TOCK_ADMIN_KEY).' }),
+  limit: Limit,
+  cursor: Cursor,
+});
+
+export const SessionRequest = z
+  .strictObject({ apiKey: z.string().min(1).max(300).meta({ description: 'The API key to sign in with.' }) })
+  .meta({ id: 'SessionRequest' });

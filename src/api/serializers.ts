@@ -1,5 +1,6 @@
 import type { DeadLetterEntry, ExecutionRecord } from '../domain/execution';
 import type { JobDefinition } from '../domain/job-definition';
+import { mapPaths, parsePath, REDACTED } from '../domain/secrets';
 
 /** The JSON resources of the API (openapi.yaml: Job, Execution, DeadLetterEntry). */
 export function jobResource(def: JobDefinition) {
@@ -7,7 +8,9 @@ export function jobResource(def: JobDefinition) {
     id: def.id,
     name: def.name,
     handler: def.handler,
-    payload: def.payload,
+    // Secret fields are shown by name only; their values never leave the store but to a worker.
+    payload: def.secretFields.length > 0 ? mapPaths(def.payload, def.secretFields.map(parsePath), () => REDACTED) : def.payload,
+    secretFields: def.secretFields,
     schedule: def.schedule,
     retry: def.retry,
     timeoutMs: def.timeoutMs,
@@ -20,6 +23,7 @@ export function jobResource(def: JobDefinition) {
     createdAt: def.createdAt,
     updatedAt: def.updatedAt,
     version: def.version,
+    ownerKeyId: def.ownerKeyId,
   };
 }
 

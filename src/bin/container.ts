@@ -17,7 +17,18 @@ import { bullBoard } from '../queue/board';
 import { subscribeInvalidations } from '../queue/invalidations';
 import { JobQueue } from '../queue/job-queue';
 import { Leases } from '../queue/leases';
-import { createRedis } from '../queue/redis';
+import { createRedis, type RedisClient } from '../queue/redis';
+import { JobCounts, RateLimit } from '../queue/limits';
+import { ApiKeyRepository } from '../persistence/api-key-repository';
+import { AuditRepository } from '../persistence/audit-repository';
+import { AuditLog } from '../services/audit-log';
+import { KeyService } from '../services/key-service';
+import { Quotas } from '../services/quotas';
+import type { Sealer } from '../lib/sealing';
+import { TokenSigner } from '../lib/tokens';
+import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../domain/job-definition';
+import type { AccessOptions } from '../api/app';
+import { logDevAdminKey, resolveSecrets } from './secrets';
 import { RunConsumer } from '../queue/run-consumer';
 import { DeadLetterService } from '../services/dead-letter-service';
 import { DefinitionCache } from '../services/definition-cache';
@@ -37,32 +48,83 @@ import { startMaintenance } from './maintenance';
 export interface ApiOptions {
   db: Database;
   queue: JobQueue;
+  /** The command connection, for the rate limits and quotas shared by every API process. */
+  redis: RedisClient;
   registry: HandlerRegistry;
   logger: Logger;
+  adminKey: string;
+  sealer: Sealer;
   defaultTimeoutMs: number;
   /** Definitions cached for triggers (kept in step by pub/sub invalidations); without it, a read each. */
   definitions?: DefinitionCache;
   boardActions?: boolean;
+  limits?: Partial<ApiLimits>;
+  access?: Partial<AccessOptions>;
+}
+
+export interface ApiLimits {
+  requestsPerMinute: number;
+  jobsPerKey: number;
+  triggersPerMinute: number;
+  payload: PayloadLimits;
+}
+
+const DEFAULT_LIMITS: ApiLimits = {
+  requestsPerMinute: 1200,
+  jobsPerKey: 10_000,
+  triggersPerMinute: 600,
+  payload: DEFAULT_PAYLOAD_LIMITS,
+};
+
+export interface ComposedApi {
+  app: Koa;
+  keys: KeyService;
+  /** Flushes what the API buffers (audit entries, keys' lastUsedAt). */
+  close(): Promise<void>;
 }
 
 /** The API app over a database and a queue (the tests build theirs with it too). */
-export function composeApi(o: ApiOptions): Koa {
+export function composeApi(o: ApiOptions): ComposedApi {
+  const limits = { ...DEFAULT_LIMITS, ...o.limits };
+  const prefix = o.queue.prefix;
   const jobs = new JobRepository(o.db.models);
   const executions = new ExecutionRepository(o.db.models);
-  return createApp({
+  const quotas = new Quotas(
+    {
+      jobCounts: new JobCounts(o.redis, prefix),
+      triggers: new RateLimit(o.redis, { prefix, name: 'triggers', points: limits.triggersPerMinute, durationS: 60 }),
+    },
+    { jobsPerKey: limits.jobsPerKey },
+  );
+  const keys = new KeyService({
+    keys: new ApiKeyRepository(o.db.models),
+    adminKey: o.adminKey,
+    sessions: new TokenSigner(o.sealer.derive('tock session cookies')),
+    announceRevoked: (id) => o.queue.keyRevoked(id),
+    logger: o.logger,
+  });
+  const audit = new AuditLog(new AuditRepository(o.db.models), o.logger.child({ component: 'audit' }));
+  const app = createApp({
     jobs: new JobService({
       jobs,
       executions,
       queue: o.queue,
-      registry: o.registry,
+      handlers: o.registry,
+      sealer: o.sealer,
       logger: o.logger,
       defaultTimeoutMs: o.defaultTimeoutMs,
       definitions: o.definitions,
+      quotas,
     }),
-    deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(o.db.models), jobs, queue: o.queue }),
-    idempotency: new IdempotencyRepository(o.db.models),
+    deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(o.db.models), jobs, queue: o.queue, quotas }),
+    idempotency: new IdempotencyRepository(o.db.models, o.sealer),
     handlers: o.registry,
     board: bullBoard(o.queue, { basePath: BOARD_PATH, actions: o.boardActions ?? false }),
+    keys,
+    audit,
+    requestLimit: new RateLimit(o.redis, { prefix, name: 'requests', points: limits.requestsPerMinute, durationS: 60 }),
+    payloadLimits: limits.payload,
+    access: { corsOrigins: [], allowedHosts: [], ...o.access },
     logger: o.logger,
     storeConnected: () => o.db.conn.readyState === 1,
     health: [
@@ -70,6 +132,13 @@ export function composeApi(o: ApiOptions): Koa {
       { name: 'mongodb', check: () => o.db.ping() },
     ],
   });
+  return {
+    app,
+    keys,
+    async close() {
+      await Promise.all([audit.close(), keys.close()]);
+    },
+  };
 }
 
 export interface WorkerRuntime {
@@ -83,7 +152,7 @@ export interface WorkerRuntime {
 /** A worker over Redis and a database, configured by `cfg`; started, taking runs. */
 export async function startWorker(
   cfg: Config,
-  deps: { redisUrl: string; db: Database; registry: HandlerRegistry; logger: Logger },
+  deps: { redisUrl: string; db: Database; registry: HandlerRegistry; sealer: Sealer; logger: Logger },
 ): Promise<WorkerRuntime> {
   const workerId = cfg.WORKER_ID ?? `${os.hostname()}:${process.pid}`;
   const logger = deps.logger.child({ component: 'worker', workerId });
@@ -104,6 +173,7 @@ export async function startWorker(
   commands.on('error', () => undefined);
   const runs = new RunService({
     cache,
+    sealer: deps.sealer,
     registry: deps.registry,
     history,
     stats,
@@ -154,7 +224,7 @@ export async function startWorker(
 }
 
 /** Listens with `app` on the configured address; logs where the user goes next. */
-async function listen(app: Koa, cfg: Config, logger: Logger): Promise<Server> {
+async function listen(app: Koa, cfg: Config, logger: Logger): Promise<{ server: Server; base: string }> {
   const server = app.listen(cfg.PORT, cfg.HOST);
   // Longer than the idle timeout of whatever sits in front (60 s for most load balancers): a
   // server that closes an idle connection first races the client reusing it (Node's 5 s default).
@@ -169,7 +239,7 @@ async function listen(app: Koa, cfg: Config, logger: Logger): Promise<Server> {
     { port, api: `${base}/api/v1`, docs: `${base}/docs`, board: `${base}${BOARD_PATH}` },
     `API listening on ${base}: the API at ${base}/api/v1, its docs at ${base}/docs, Bull Board at ${base}${BOARD_PATH}`,
   );
-  return server;
+  return { server, base };
 }
 
 /** Starts the API and/or a worker in this process, against configured or embedded servers. */
@@ -182,9 +252,12 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       { redis: redact(servers.redisUrl), mongodb: redact(servers.mongoUrl) },
       `Redis: ${redact(servers.redisUrl)} (${servers.redisOrigin}); MongoDB: ${redact(servers.mongoUrl)} (${servers.mongoOrigin})`,
     );
+    const secrets = resolveSecrets(cfg, parts.api);
     const db = await connectMongo(servers.mongoUrl, parts.api);
     stops.unshift(() => db.close());
-    const registry = new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS }));
+    const registry = new HandlerRegistry(
+      builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS, allowedNetworks: cfg.HTTP_ALLOWED_NETWORKS }),
+    );
     const redis = createRedis(servers.redisUrl, 'command');
     redis.on('error', () => undefined);
     const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX });
@@ -194,26 +267,42 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
     });
 
     if (parts.worker) {
-      const worker = await startWorker(cfg, { redisUrl: servers.redisUrl, db, registry, logger });
+      const worker = await startWorker(cfg, { redisUrl: servers.redisUrl, db, registry, sealer: secrets.sealer, logger });
       stops.unshift(() => worker.close());
     }
     if (parts.api) {
       const definitions = new DefinitionCache(new JobRepository(db.models));
-      const subscriber = subscribeInvalidations(servers.redisUrl, cfg.QUEUE_PREFIX, definitions, logger);
+      let keys: KeyService | undefined;
+      const subscriber = subscribeInvalidations(servers.redisUrl, cfg.QUEUE_PREFIX, definitions, logger, {
+        onKeyRevoked: (id) => keys?.forget(id),
+      });
       stops.unshift(async () => void (await subscriber.quit().catch(() => undefined)));
-      const app = composeApi({
+      const api = composeApi({
         db,
         queue,
+        redis,
         registry,
         logger,
+        adminKey: secrets.adminKey,
+        sealer: secrets.sealer,
         defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS,
         definitions,
         boardActions: cfg.BULL_BOARD_ACTIONS,
+        limits: {
+          requestsPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
+          jobsPerKey: cfg.QUOTA_JOBS_PER_KEY,
+          triggersPerMinute: cfg.QUOTA_TRIGGERS_PER_MINUTE,
+          payload: { maxBytes: cfg.PAYLOAD_MAX_BYTES, maxKeys: cfg.PAYLOAD_MAX_KEYS },
+        },
+        access: { corsOrigins: cfg.CORS_ORIGINS, allowedHosts: cfg.ALLOWED_HOSTS },
       });
-      const server = await listen(app, cfg, logger);
+      keys = api.keys;
+      const { server, base } = await listen(api.app, cfg, logger);
+      logDevAdminKey(secrets, base, logger);
       stops.unshift(async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        await api.close();
       });
     }
     stops.unshift(startMaintenance(cfg, { db, queue, redis, logger }));

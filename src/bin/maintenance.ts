@@ -6,6 +6,7 @@ import { ExecutionRepository } from '../persistence/execution-repository';
 import { JobRepository } from '../persistence/job-repository';
 import type { JobQueue } from '../queue/job-queue';
 import { Leases, Marks } from '../queue/leases';
+import { JobCounts } from '../queue/limits';
 import { runPeriodically } from '../services/periodic';
 import { Reconciler } from '../services/reconciler';
 import { Retention } from '../services/retention';
@@ -24,7 +25,8 @@ export function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQu
   const leases = new Leases(deps.redis, `${cfg.QUEUE_PREFIX}:lock`, 60_000);
   const jobs = new JobRepository(deps.db.models);
   const executions = new ExecutionRepository(deps.db.models);
-  const reconciler = new Reconciler({ jobs, executions, queue: deps.queue, leases, logger });
+  const jobCounts = new JobCounts(deps.redis, cfg.QUEUE_PREFIX);
+  const reconciler = new Reconciler({ jobs, executions, queue: deps.queue, leases, logger, jobCounts });
   const retention = new Retention(
     { jobs, executions, leases, marks: new Marks(deps.redis, `${cfg.QUEUE_PREFIX}:mark`), logger },
     { maxAgeDays: cfg.EXECUTION_RETENTION_DAYS, perJob: cfg.EXECUTION_RETENTION_PER_JOB },

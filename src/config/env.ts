@@ -6,6 +6,24 @@ import { z } from 'zod';
  */
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) => z.stringbool().default(def);
+/** A comma-separated list (empty: none). */
+const list = (item: z.ZodType<string, string>) =>
+  z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item));
+const base64Key = z
+  .string()
+  .refine(
+    (s) => /^[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s, 'base64').length === 32,
+    'must be 32 bytes, base64-encoded (openssl rand -base64 32)',
+  );
 
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -41,6 +59,21 @@ export const ConfigSchema = z.object({
   EXECUTION_RETENTION_PER_JOB: int(1000, 0),
   RETENTION_INTERVAL_MS: int(60_000, 1000),
   BULL_BOARD_ACTIONS: bool(false),
+  /** An admin key that always works (bootstrap, automation); generated under DATA_DIR in development. */
+  TOCK_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').max(300).optional(),
+  /** 32 bytes in base64: seals secrets at rest; generated under DATA_DIR in development. */
+  TOCK_ENCRYPTION_KEY: base64Key.optional(),
+  /** Earlier encryption keys, comma-separated: still read, never written with. */
+  TOCK_ENCRYPTION_KEYS_PREVIOUS: list(base64Key),
+  RATE_LIMIT_PER_MINUTE: int(1200, 1),
+  QUOTA_JOBS_PER_KEY: int(10_000, 1),
+  QUOTA_TRIGGERS_PER_MINUTE: int(600, 1),
+  PAYLOAD_MAX_BYTES: int(65_536, 1024, 1_000_000),
+  PAYLOAD_MAX_KEYS: int(1000, 10, 100_000),
+  CORS_ORIGINS: list(z.url()),
+  ALLOWED_HOSTS: list(z.string().min(1)),
+  /** Private networks webhooks may reach anyway (CIDRs), when HTTP_ALLOW_PRIVATE_NETWORKS is off. */
+  HTTP_ALLOWED_NETWORKS: list(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'must be CIDRs such as 10.1.0.0/16')),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

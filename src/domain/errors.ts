@@ -47,6 +47,33 @@ export class PreconditionFailedError extends AppError {
   override readonly code = 'precondition-failed';
 }
 
+/** No credentials, or credentials that name no valid key. */
+export class UnauthorizedError extends AppError {
+  override name = 'UnauthorizedError';
+  override readonly status = 401;
+  override readonly code = 'unauthorized';
+}
+
+/** A valid key without the scope the request needs. */
+export class ForbiddenError extends AppError {
+  override name = 'ForbiddenError';
+  override readonly status = 403;
+  override readonly code = 'forbidden';
+}
+
+/** A key over its rate limit or quota; retry after `retryAfterSeconds`. */
+export class TooManyRequestsError extends AppError {
+  override name = 'TooManyRequestsError';
+  override readonly status = 429;
+  override readonly code = 'too-many-requests';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 /** A dependency (Redis, MongoDB) did not answer in time. */
 export class UnavailableError extends AppError {
   override name = 'UnavailableError';

@@ -3,10 +3,14 @@ import type { HandlerInfo } from '../domain/job-definition';
 import type { Logger } from '../observability/logger';
 
 export interface HandlerContext {
-  /** Aborted when the attempt times out or the worker is forced to stop. */
+  /** Aborted when the attempt times out, is cancelled, or the worker is forced to stop. */
   signal: AbortSignal;
   jobId: string;
+  /** The run's id: the same for every attempt of a run (an http job's `webhook-id`). */
+  runId: string;
   attempt: number;
+  /** The job's webhook signing secrets in use (`whsec_...`), newest first. */
+  signingSecrets: readonly string[];
   logger: Logger;
 }
 
@@ -25,6 +29,8 @@ export function defineHandler<S extends z.ZodType>(h: {
   description: string;
   payloadSchema: S;
   resultSchema?: z.ZodType;
+  /** The payload's fields that are always secret (dotted path segments). */
+  secretPaths?(payload: Record<string, unknown>): string[][];
   execute(payload: z.infer<S>, ctx: HandlerContext): Promise<unknown>;
 }): Handler<z.infer<S>> {
   return h as unknown as Handler<z.infer<S>>;

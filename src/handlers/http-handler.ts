@@ -1,25 +1,58 @@
-import http from 'node:http';
-import https from 'node:https';
 import { z } from 'zod';
-import { defineHandler, HandlerError, type HandlerContext } from './handler';
-import { assertLiteralAllowed, BlockedAddressError, guardedLookup, literalHostError } from './network-guard';
 import { attemptSignal } from '../lib/deadlines';
+import { defineHandler, HandlerError, type HandlerContext } from './handler';
+import { classify, recordedUrl, retryAfterMs, sendRequest, RESPONSE_BODY_LIMIT } from './http-request';
+import { NetworkPolicy } from './network-guard';
+import { signatureHeaders, SIGNATURE_HEADERS } from './webhook-signature';
 
-export const RESPONSE_BODY_LIMIT = 4096;
-const MAX_REDIRECTS = 5;
+export { RESPONSE_BODY_LIMIT };
 const NON_RETRYABLE_STATUSES = new Set([400, 401, 403, 404, 405, 410, 422]);
 
+/** Headers only Tock sets: framing, routing and the signature (request smuggling starts with the first two). */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+  ...SIGNATURE_HEADERS,
+]);
+
 const HttpPayloadBase = z.strictObject({
-  url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }).meta({
-    description: 'An absolute `http` or `https` URL.',
-    examples: ['https://example.com/hooks/tock'],
-    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', // the protocol check, for the contract
-  }),
+  url: z
+    .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
+    .refine((u) => {
+      const url = new URL(u);
+      return url.username === '' && url.password === '';
+    }, 'must not carry credentials: send them as headers.Authorization (kept secret)')
+    .meta({
+      description: 'An absolute `http` or `https` URL, without credentials.',
+      examples: ['https://example.com/hooks/tock'],
+      pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', // the protocol check, for the contract
+    }),
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('POST'),
   headers: z
-    .record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'is not a valid header name'), z.string().max(8192))
+    .record(
+      z
+        .string()
+        .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'is not a valid header name')
+        .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), 'is set by Tock (framing, host or signature headers cannot be set)'),
+      z
+        .string()
+        .max(8192)
+        .regex(/^[^\r\n\0]*$/, 'must not contain CR, LF or NUL'),
+    )
     .default({})
-    .meta({ description: 'Request headers (name to value); `user-agent` defaults to `tock-webhook/1`.' }),
+    .meta({
+      description:
+        'Request headers (name to value); `user-agent` defaults to `tock-webhook/1`. Every value is secret: stored encrypted and ' +
+        'shown as `[redacted]`. `Host`, `Content-Length`, `Transfer-Encoding`, `Connection` and the `webhook-*` signature ' +
+        'headers are set by Tock and refused here.',
+    }),
   body: z
     .unknown()
     .optional()
@@ -54,19 +87,21 @@ const PAYLOAD_META = {
     '`expectedStatus` says otherwise). Unless the server sets `HTTP_ALLOW_PRIVATE_NETWORKS=true`, addresses that are not ' +
     'public (loopback, private, link-local, ...) are refused: a literal one (or a `localhost` name) when the job is ' +
     'created (`400` on `payload.url`), and a name that resolves to one when the job runs (`blocked-address`, not ' +
-    'retried). Stored and returned as sent (defaults are applied when the job runs).',
+    'retried). Every request is signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`) ' +
+    "with the job's signing secret. Stored and returned as sent, header values redacted (defaults are applied when the job runs).",
 };
 
 export interface HttpHandlerOptions {
   /** HTTP_ALLOW_PRIVATE_NETWORKS: webhooks may call loopback, private and link-local addresses. */
   allowPrivateNetworks: boolean;
+  /** HTTP_ALLOWED_NETWORKS: private networks webhooks may call anyway (CIDRs). */
+  allowedNetworks?: readonly string[];
 }
 
-/** The payload schema; without allowPrivateNetworks, a URL whose host is a private literal is refused at create. */
-function payloadSchema(opts: HttpHandlerOptions) {
-  if (opts.allowPrivateNetworks) return HttpPayloadBase.meta(PAYLOAD_META);
+/** The payload schema; a URL whose host is a private literal is refused at create unless allowed. */
+function payloadSchema(network: NetworkPolicy) {
   return HttpPayloadBase.superRefine((p, ctx) => {
-    const error = literalHostError(new URL(p.url).hostname);
+    const error = network.literalHostError(new URL(p.url).hostname);
     if (error) ctx.addIssue({ code: 'custom', path: ['url'], message: error });
   }).meta(PAYLOAD_META);
 }
@@ -83,102 +118,26 @@ const HttpResultSchema: z.ZodType<HttpResult> = z
   .strictObject({
     statusCode: z.number().int(),
     durationMs: z.number().int().min(0),
-    body: z.string().meta({ description: 'The first 4 KB of the response body.' }),
+    body: z.string().meta({ description: 'The first 4 KB of the response body (secrets the target echoed are redacted).' }),
     bodyTruncated: z.boolean(),
-    url: z.string().meta({ description: 'The final URL (after redirects).' }),
+    url: z.string().meta({ description: 'The final URL (after redirects), without userinfo and with query values redacted.' }),
   })
   .meta({ description: 'The `result` of an `http` execution (on success, and on failure by an unexpected status).' });
 
-interface RawResponse {
-  statusCode: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  bodyTruncated: boolean;
-}
-
-interface RequestContext {
-  signal: AbortSignal;
-  allowPrivateNetworks: boolean;
-}
-
-function send(url: URL, payload: HttpPayload, body: string | undefined, ctx: RequestContext): Promise<RawResponse> {
-  if (!ctx.allowPrivateNetworks) assertLiteralAllowed(url.hostname);
-  const client = url.protocol === 'https:' ? https : http;
-  const headers: Record<string, string> = { 'user-agent': 'tock-webhook/1', ...payload.headers };
-  if (body !== undefined) {
-    headers['content-length'] = String(Buffer.byteLength(body));
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
-      headers['content-type'] = typeof payload.body === 'string' ? 'text/plain' : 'application/json';
-    }
-  }
-  return new Promise((resolve, reject) => {
-    const req = client.request(url, {
-      method: payload.method,
-      headers,
-      signal: ctx.signal,
-      lookup: ctx.allowPrivateNetworks ? undefined : guardedLookup,
-      agent: false,
-    });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let truncated = false;
-      const finish = () => {
-        res.removeAllListeners('data');
-        resolve({
-          statusCode: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8'),
-          bodyTruncated: truncated,
-        });
-      };
-      res.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        size += chunk.length;
-        if (size >= RESPONSE_BODY_LIMIT) {
-          // Keep the first 4 KB and stop reading: a huge or endless body costs nothing more.
-          truncated = size > RESPONSE_BODY_LIMIT || res.readableLength > 0;
-          finish();
-          res.destroy();
-        }
-      });
-      res.on('end', finish);
-      res.on('error', reject);
-    });
-    req.end(body);
-  });
-}
-
-function retryAfterMs(value: string | string[] | undefined): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (!raw) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function classify(err: unknown, signal: AbortSignal): HandlerError {
-  if (err instanceof HandlerError) return err;
-  if (err instanceof BlockedAddressError) return new HandlerError(err.message, err.code, { retryable: false });
-  if (signal.aborted) return new HandlerError('request aborted: attempt timed out', 'timeout', { cause: err });
-  const e = err as NodeJS.ErrnoException;
-  return new HandlerError(`request failed: ${e.message}`, e.code ?? 'network', { cause: err });
-}
-
 export function createHttpHandler(opts: HttpHandlerOptions) {
+  const network = new NetworkPolicy(opts.allowPrivateNetworks, opts.allowedNetworks);
   return defineHandler({
     name: 'http',
-    description: 'Calls an HTTP(S) webhook; fails on an unexpected status (default: anything but 2xx).',
-    payloadSchema: payloadSchema(opts),
+    description: 'Calls an HTTP(S) webhook, signed; fails on an unexpected status (default: anything but 2xx).',
+    payloadSchema: payloadSchema(network),
     resultSchema: HttpResultSchema,
+    secretPaths: (payload) => Object.keys((payload.headers as Record<string, unknown> | undefined) ?? {}).map((name) => ['headers', name]),
     async execute(payload, ctx: HandlerContext): Promise<HttpResult> {
       // The payload's own timeout, within the attempt's (not AbortSignal.any with AbortSignal.timeout:
       // on Node 20 the timeout signal can be collected before it fires, and the request then hangs).
       const own = payload.timeoutMs ? attemptSignal(payload.timeoutMs, ctx.signal) : undefined;
       try {
-        return await request(payload, { signal: own?.signal ?? ctx.signal, allowPrivateNetworks: opts.allowPrivateNetworks });
+        return await call(payload, ctx, own?.signal ?? ctx.signal, network);
       } finally {
         own?.dispose();
       }
@@ -186,22 +145,31 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
   });
 }
 
-/** One request (and its redirects, when followed), bounded by `context.signal`. */
-async function request(payload: HttpPayload, context: RequestContext): Promise<HttpResult> {
-  const { signal } = context;
+/** One webhook call (and its redirects, when followed), bounded by `signal`. */
+async function call(payload: HttpPayload, ctx: HandlerContext, signal: AbortSignal, network: NetworkPolicy): Promise<HttpResult> {
   const body = payload.body === undefined ? undefined : typeof payload.body === 'string' ? payload.body : JSON.stringify(payload.body);
+  const tockHeaders: Record<string, string> = {
+    'user-agent': 'tock-webhook/1',
+    ...signatureHeaders(ctx.signingSecrets, ctx.runId, body ?? ''),
+  };
+  const jobHeaders = { ...payload.headers };
+  if (body !== undefined && !Object.keys(jobHeaders).some((h) => h.toLowerCase() === 'content-type')) {
+    tockHeaders['content-type'] = typeof payload.body === 'string' ? 'text/plain' : 'application/json';
+  }
+  for (const name of Object.keys(jobHeaders)) if (name.toLowerCase() === 'user-agent') delete tockHeaders['user-agent'];
   const started = performance.now();
-  let url = new URL(payload.url);
-  let res: RawResponse;
+  let res;
   try {
-    res = await send(url, payload, body, context);
-    for (let hops = 0; payload.followRedirects && res.statusCode >= 300 && res.statusCode < 400; hops++) {
-      const location = res.headers.location;
-      if (!location) break;
-      if (hops >= MAX_REDIRECTS) throw new HandlerError(`more than ${MAX_REDIRECTS} redirects`, 'too-many-redirects');
-      url = new URL(location, url);
-      res = await send(url, payload, body, context);
-    }
+    res = await sendRequest({
+      url: new URL(payload.url),
+      method: payload.method,
+      jobHeaders,
+      tockHeaders,
+      body,
+      followRedirects: payload.followRedirects,
+      signal,
+      network,
+    });
   } catch (err) {
     throw classify(err, signal);
   }
@@ -210,7 +178,7 @@ async function request(payload: HttpPayload, context: RequestContext): Promise<H
     durationMs: Math.round(performance.now() - started),
     body: res.body,
     bodyTruncated: res.bodyTruncated,
-    url: url.toString(),
+    url: recordedUrl(res.url),
   };
   const expected = payload.expectedStatus ? payload.expectedStatus.includes(res.statusCode) : res.statusCode >= 200 && res.statusCode < 300;
   if (!expected) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Claim, IdempotencyRecord, IdempotencyStore, StoredResponse } from '../domain/idempotency';
+import type { Sealer } from '../lib/sealing';
 import type { Models } from './models';
 import { isDuplicateKey, store, storeError } from './store-errors';
 
@@ -28,8 +29,10 @@ export function pruneFilter(now: Date) {
 export class IdempotencyRepository implements IdempotencyStore {
   private lastPrune = 0;
 
+  /** Responses are stored sealed: a create's answer carries the job's signing secret. */
   constructor(
     private readonly models: Models,
+    private readonly sealer: Pick<Sealer, 'seal' | 'unseal'>,
     private readonly settings: IdempotencySettings = DEFAULT_IDEMPOTENCY,
     private readonly now: () => number = Date.now,
   ) {}
@@ -75,7 +78,11 @@ export class IdempotencyRepository implements IdempotencyStore {
     }
     const base = { fingerprint: doc.fingerprint, owner: doc.owner, lockedUntil: doc.lockedUntil, expiresAt: doc.expiresAt };
     if (doc.state === 'done') {
-      const response = { status: doc.status!, headers: (doc.headers ?? {}) as Record<string, string>, body: doc.body ?? '' };
+      const response = {
+        status: doc.status!,
+        headers: (doc.headers ?? {}) as Record<string, string>,
+        body: this.sealer.unseal(doc.body ?? ''),
+      };
       return { state: 'done', ...base, response };
     }
     return { state: 'pending', ...base };
@@ -86,7 +93,7 @@ export class IdempotencyRepository implements IdempotencyStore {
     return store(async () => {
       const res = await this.models.Idempotency.updateOne(
         { _id: claim.id, owner: claim.owner, state: 'pending' },
-        { $set: { state: 'done', status: response.status, headers: response.headers, body: response.body } },
+        { $set: { state: 'done', status: response.status, headers: response.headers, body: this.sealer.seal(response.body) } },
       );
       return res.matchedCount === 1;
     });

@@ -41,6 +41,9 @@ export function toJobDefinition(doc: JobDoc): JobDefinition {
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     version: doc.version ?? 1,
+    secretFields: doc.secretFields ?? [],
+    signingSecrets: (doc.signingSecrets ?? []) as JobDefinition['signingSecrets'],
+    ownerKeyId: doc.ownerKeyId ?? null,
   };
 }
 
@@ -233,6 +236,17 @@ export class JobRepository {
     return store(async () => {
       const docs = await this.models.Job.find(ACTIVE_JOBS.filter).sort(ACTIVE_JOBS.sort).lean<JobDoc[]>();
       return docs.map(toJobDefinition);
+    });
+  }
+
+  /** How many jobs each key owns (those created with a stored API key). */
+  countByOwner(): Promise<Map<string, number>> {
+    return store(async () => {
+      const rows = await this.models.Job.aggregate<{ _id: string; n: number }>([
+        { $match: { ownerKeyId: { $ne: null } } },
+        { $group: { _id: '$ownerKeyId', n: { $sum: 1 } } },
+      ]);
+      return new Map(rows.filter((r) => r._id).map((r) => [r._id, r.n]));
     });
   }
 

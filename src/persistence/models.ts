@@ -24,6 +24,10 @@ const jobSchema = new Schema(
     /** Execution records written for it, counted by workers (retention's cue; not in the API). */
     recordCount: { type: Number, default: 0 },
     version: { type: Number, default: 1 },
+    secretFields: { type: [String], default: [] },
+    /** Sealed webhook signing secrets ({ sealed, createdAt, expiresAt }), newest first. */
+    signingSecrets: { type: Schema.Types.Mixed, default: [] },
+    ownerKeyId: { type: String, default: null },
   },
   { collection: 'jobs', timestamps: true, minimize: false, versionKey: false, strict: true },
 );
@@ -35,6 +39,7 @@ jobSchema.index({ status: 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_status_nextRu
 jobSchema.index({ handler: 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_handler_nextRunAt_id' });
 jobSchema.index({ 'schedule.kind': 1, nextRunAt: 1, _id: 1 }, { name: 'jobs_kind_nextRunAt_id' });
 jobSchema.index({ lastRunAt: 1 }, { name: 'jobs_lastRunAt' });
+jobSchema.index({ ownerKeyId: 1 }, { name: 'jobs_ownerKeyId' });
 
 const executionSchema = new Schema(
   {
@@ -103,16 +108,53 @@ const idempotencySchema = new Schema(
 );
 idempotencySchema.index({ expiresAt: 1 }, { name: 'idempotencykeys_expiresAt' });
 
+/** API keys: the key itself is never stored, only its SHA-256. */
+const apiKeySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    scopes: { type: [String], required: true },
+    hash: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    lastUsedAt: { type: Date, default: null },
+    revokedAt: { type: Date, default: null },
+  },
+  { collection: 'apikeys', versionKey: false, minimize: false },
+);
+apiKeySchema.index({ createdAt: -1, _id: -1 }, { name: 'apikeys_createdAt' });
+
+/** The audit log: who changed what, when. Append-only. */
+const auditSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+    keyId: { type: String, required: true },
+    keyName: { type: String, required: true },
+    action: { type: String, required: true },
+    jobId: { type: String, default: null },
+    version: { type: Number, default: null },
+    target: { type: String, default: null },
+  },
+  { collection: 'audit', versionKey: false, minimize: false },
+);
+auditSchema.index({ at: -1, _id: -1 }, { name: 'audit_at' });
+auditSchema.index({ jobId: 1, at: -1, _id: -1 }, { name: 'audit_jobId_at' });
+auditSchema.index({ keyId: 1, at: -1, _id: -1 }, { name: 'audit_keyId_at' });
+
 export type JobDoc = InferSchemaType<typeof jobSchema> & { _id: Types.ObjectId; createdAt: Date; updatedAt: Date };
 export type ExecutionDoc = InferSchemaType<typeof executionSchema>;
 export type DeadLetterDoc = InferSchemaType<typeof deadLetterSchema>;
 export type IdempotencyDoc = InferSchemaType<typeof idempotencySchema>;
+export type ApiKeyDoc = InferSchemaType<typeof apiKeySchema>;
+export type AuditDoc = InferSchemaType<typeof auditSchema>;
 
 export interface Models {
   Job: Model<JobDoc>;
   Execution: Model<ExecutionDoc>;
   DeadLetter: Model<DeadLetterDoc>;
   Idempotency: Model<IdempotencyDoc>;
+  ApiKey: Model<ApiKeyDoc>;
+  Audit: Model<AuditDoc>;
 }
 
 export function createModels(conn: Connection): Models {
@@ -121,8 +163,17 @@ export function createModels(conn: Connection): Models {
     Execution: conn.model<ExecutionDoc>('Execution', executionSchema as unknown as Schema<ExecutionDoc>),
     DeadLetter: conn.model<DeadLetterDoc>('DeadLetter', deadLetterSchema as unknown as Schema<DeadLetterDoc>),
     Idempotency: conn.model<IdempotencyDoc>('Idempotency', idempotencySchema as unknown as Schema<IdempotencyDoc>),
+    ApiKey: conn.model<ApiKeyDoc>('ApiKey', apiKeySchema as unknown as Schema<ApiKeyDoc>),
+    Audit: conn.model<AuditDoc>('Audit', auditSchema as unknown as Schema<AuditDoc>),
   };
 }
 
-export const SCHEMAS = { jobs: jobSchema, executions: executionSchema, deadletters: deadLetterSchema, idempotencykeys: idempotencySchema };
+export const SCHEMAS = {
+  jobs: jobSchema,
+  executions: executionSchema,
+  deadletters: deadLetterSchema,
+  idempotencykeys: idempotencySchema,
+  apikeys: apiKeySchema,
+  audit: auditSchema,
+};
 export { Types };

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
-import { ANNOUNCE_CHANNEL, CANCEL_CHANNEL, INVALIDATION_CHANNEL, type CancelRequest } from './job-queue';
+import { ANNOUNCE_CHANNEL, CANCEL_CHANNEL, INVALIDATION_CHANNEL, KEY_REVOKED_CHANNEL, type CancelRequest } from './job-queue';
 import { createRedis } from './redis';
 
 /**
@@ -24,16 +24,24 @@ export function subscribeInvalidations(
   prefix: string,
   cache: DefinitionListener,
   logger: Logger,
-  opts: { prefetch?: boolean; onCancel?: (request: CancelRequest) => void } = {},
+  opts: {
+    prefetch?: boolean;
+    onCancel?: (request: CancelRequest) => void;
+    /** An API key was revoked (its id), or messages may have been missed (undefined). */
+    onKeyRevoked?: (keyId?: string) => void;
+  } = {},
 ): Redis {
   const sub = createRedis(url, 'worker');
   const channel = `${prefix}:${INVALIDATION_CHANNEL}`;
   const announced = `${prefix}:${ANNOUNCE_CHANNEL}`;
   const cancel = `${prefix}:${CANCEL_CHANNEL}`;
+  const revoked = `${prefix}:${KEY_REVOKED_CHANNEL}`;
   sub.on('message', (from: string, message: string) => {
     if (from === channel) cache.invalidate(message);
     else if (from === announced) {
       cache.prefetch?.(message.split(',')).catch((err: unknown) => logger.debug({ err }, 'prefetch failed'));
+    } else if (from === revoked) {
+      opts.onKeyRevoked?.(message);
     } else if (from === cancel) {
       try {
         opts.onCancel?.(JSON.parse(message) as CancelRequest);
@@ -43,10 +51,13 @@ export function subscribeInvalidations(
     }
   });
   // Messages sent while disconnected are lost, so start afresh after every (re)connect.
-  sub.on('ready', () => cache.clear());
+  sub.on('ready', () => {
+    cache.clear();
+    opts.onKeyRevoked?.();
+  });
   sub.on('error', (err: Error) => logger.debug({ err }, 'invalidation subscriber error'));
   sub
-    .subscribe(channel, ...(opts.prefetch ? [announced] : []), ...(opts.onCancel ? [cancel] : []))
+    .subscribe(channel, ...(opts.prefetch ? [announced] : []), ...(opts.onCancel ? [cancel] : []), ...(opts.onKeyRevoked ? [revoked] : []))
     .catch((err: unknown) => logger.warn({ err }, 'could not subscribe to invalidations'));
   return sub;
 }

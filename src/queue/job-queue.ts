@@ -14,6 +14,8 @@ export const INVALIDATION_CHANNEL = 'definitions';
 export const ANNOUNCE_CHANNEL = 'definitions:new';
 /** Asks workers to abort a definition's attempts in flight (a JSON CancelRequest). */
 export const CANCEL_CHANNEL = 'runs:cancel';
+/** Tells API processes that an API key was revoked (its id). */
+export const KEY_REVOKED_CHANNEL = 'keys:revoked';
 
 export type CancelReason = 'deleted' | 'cancelled';
 export interface CancelRequest {
@@ -53,11 +55,13 @@ const MAX_NAME = 80;
  */
 export class JobQueue {
   readonly queue: Queue<RunData>;
+  readonly prefix: string;
 
   constructor(
     private readonly redis: Redis,
     private readonly settings: QueueSettings,
   ) {
+    this.prefix = settings.prefix;
     this.queue = new Queue<RunData>(QUEUE_NAME, { connection: redis, prefix: settings.prefix });
     this.queue.on('error', () => undefined);
   }
@@ -289,6 +293,13 @@ export class JobQueue {
     return this.guard('cancel runs', async () => {
       const request: CancelRequest = { jobId: defId, reason };
       await this.redis.publish(`${this.settings.prefix}:${CANCEL_CHANNEL}`, JSON.stringify(request));
+    });
+  }
+
+  /** Tells every API process to forget an API key at once. */
+  keyRevoked(keyId: string): Promise<void> {
+    return this.guard('announce revocation', async () => {
+      await this.redis.publish(`${this.settings.prefix}:${KEY_REVOKED_CHANNEL}`, keyId);
     });
   }
 

@@ -1,4 +1,6 @@
+import type { Actor } from '../domain/access';
 import { ConflictError, NotFoundError } from '../domain/errors';
+import type { Quotas } from './quotas';
 import type { DeadLetterEntry } from '../domain/execution';
 import type { Page } from '../persistence/paging';
 import type { DeadLetterListFilter, DeadLetterRepository } from '../persistence/dead-letter-repository';
@@ -8,7 +10,15 @@ import { newRunId, type RunAccepted } from './job-service';
 
 /** Runs whose last attempt failed (or that stalled too often): inspect, retry, dismiss. */
 export class DeadLetterService {
-  constructor(private readonly deps: { deadLetters: DeadLetterRepository; jobs: JobRepository; queue: JobQueue; now?: () => number }) {}
+  constructor(
+    private readonly deps: {
+      deadLetters: DeadLetterRepository;
+      jobs: JobRepository;
+      queue: JobQueue;
+      quotas?: Pick<Quotas, 'consumeTriggers'>;
+      now?: () => number;
+    },
+  ) {}
 
   list(filter: DeadLetterListFilter): Promise<Page<DeadLetterEntry>> {
     return this.deps.deadLetters.list(filter);
@@ -21,8 +31,9 @@ export class DeadLetterService {
   }
 
   /** Runs the job once more (its current definition), as a fresh run with its own attempts. */
-  async retry(id: string): Promise<RunAccepted> {
+  async retry(id: string, by?: Actor): Promise<RunAccepted> {
     const entry = await this.get(id);
+    await this.deps.quotas?.consumeTriggers(by, 1);
     if (entry.state !== 'open') throw new ConflictError(`Dead-letter entry ${id} was already retried`);
     const def = await this.deps.jobs.findById(entry.jobId);
     if (!def) throw new ConflictError(`Job ${entry.jobId} was deleted; the entry can only be dismissed`);

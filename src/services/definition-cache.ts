@@ -3,8 +3,18 @@ import type { JobRepository } from '../persistence/job-repository';
 
 export interface CachedDefinition {
   def: JobDefinition;
-  /** The payload parsed by its handler's schema (defaults applied), once per version. */
-  payload?: unknown;
+  /** What a worker made of it, once per version: the payload unsealed and parsed by its handler's schema. */
+  prepared?: PreparedDefinition;
+}
+
+export interface PreparedDefinition {
+  payload: unknown;
+  /** The plain values of its secrets (secret fields, signing secrets): scrubbed from what runs record. */
+  secrets: string[];
+  /** Signing secrets still in use, newest first. */
+  signingSecrets: string[];
+  /** When one of them stops being used (prepare again after this). */
+  until: number;
 }
 
 /** At most this many ids per prefetch query. */

@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { AppError } from '../domain/errors';
-import type { CreateJobInput, JobDefinition } from '../domain/job-definition';
+import { secretFieldsOf, type CreateJobInput, type HandlerCatalog, type JobDefinition } from '../domain/job-definition';
+import { mapPaths, parsePath } from '../domain/secrets';
+import type { Sealer } from '../lib/sealing';
 import { firstRunAt, isRepeating, type Schedule } from '../domain/schedule';
 import type { Logger } from '../observability/logger';
 import type { InsertManyResult, JobRepository, NewJob } from '../persistence/job-repository';
@@ -14,15 +17,34 @@ const PREFETCH_HORIZON_MS = 60_000;
  */
 export const OVERLAP_LEAD_MS = 60_000;
 
+/** A created definition, with its webhook signing secret: the one time it is shown. */
+export interface Created {
+  job: JobDefinition;
+  signingSecret: string;
+}
+
 /** One item of createMany: the created definition, or why it was not created. */
-export type CreateOutcome = { index: number; job: JobDefinition; error?: undefined } | { index: number; error: AppError; job?: undefined };
+export type CreateOutcome = ({ index: number; error?: undefined } & Created) | { index: number; error: AppError; job?: undefined };
 
 export interface JobCreationDeps {
   jobs: JobRepository;
   queue: JobQueue;
   logger: Logger;
+  handlers: HandlerCatalog;
+  sealer: Sealer;
   defaultTimeoutMs: number;
   now?: () => number;
+}
+
+/** A new webhook signing secret (Standard Webhooks: `whsec_` and 24 random bytes in base64). */
+export function newSigningSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/** A payload with its secret fields sealed (each value JSON-encoded, then encrypted). */
+export function sealPayload(sealer: Sealer, payload: Record<string, unknown>, secretFields: readonly string[]): Record<string, unknown> {
+  if (secretFields.length === 0) return payload;
+  return mapPaths(payload, secretFields.map(parsePath), (v) => sealer.seal(JSON.stringify(v)));
 }
 
 /** When a one-time schedule is due, fixed at the moment it is (re)scheduled. */
@@ -54,23 +76,32 @@ export class JobCreation {
     this.now = deps.now ?? Date.now;
   }
 
-  /** The document of a new definition (its input validated by createJobSchema). */
-  private newJob(input: CreateJobInput, now: number): NewJob {
-    const { timeoutMs, ...rest } = input;
-    return {
+  /** The document of a new definition (its input validated by createJobSchema), its secrets sealed. */
+  private newJob(input: CreateJobInput, now: number, owner: string | null): { job: NewJob; signingSecret: string } {
+    const { sealer, handlers } = this.deps;
+    const { timeoutMs, secretFields: named, ...rest } = input;
+    const secretFields = secretFieldsOf(handlers, input.handler, input.payload, named);
+    const signingSecret = newSigningSecret();
+    const job: NewJob = {
       ...rest,
+      payload: sealPayload(sealer, input.payload, secretFields),
+      secretFields,
+      signingSecrets: [{ sealed: sealer.seal(signingSecret), createdAt: new Date(now), expiresAt: null }],
+      ownerKeyId: owner,
       timeoutMs: timeoutMs ?? this.deps.defaultTimeoutMs,
       status: 'scheduled',
       nextRunAt: dateOrNull(firstRunAt(input.schedule, now)),
       dueAt: dueAt(input.schedule, now),
     };
+    return { job, signingSecret };
   }
 
   /** One definition: inserted, then registered (both at once when it is a one-time job due later). */
-  async create(input: CreateJobInput): Promise<JobDefinition> {
+  async create(input: CreateJobInput, owner: string | null = null): Promise<Created> {
     const { jobs, queue } = this.deps;
     const now = this.now();
-    const [def] = jobs.build([this.newJob(input, now)], new Date(now));
+    const { job, signingSecret } = this.newJob(input, now, owner);
+    const [def] = jobs.build([job], new Date(now));
     const ahead = !isRepeating(def!.schedule) && dueLater([def!], now);
     const registering = ahead ? settle(queue.register(def!, now)) : undefined;
     try {
@@ -85,7 +116,7 @@ export class JobCreation {
       await this.undo([def!.id]);
       throw error;
     }
-    return def!;
+    return { job: def!, signingSecret };
   }
 
   /**
@@ -95,12 +126,13 @@ export class JobCreation {
    * insert runs. Items whose insert or registration failed are undone on the other side. A MongoDB
    * failure of the insert itself fails the whole call.
    */
-  async createMany(items: { index: number; input: CreateJobInput }[]): Promise<CreateOutcome[]> {
+  async createMany(items: { index: number; input: CreateJobInput }[], owner: string | null = null): Promise<CreateOutcome[]> {
     if (items.length === 0) return [];
     const { jobs, queue } = this.deps;
     const now = this.now();
+    const made = items.map((i) => this.newJob(i.input, now, owner));
     const defs = jobs.build(
-      items.map((i) => this.newJob(i.input, now)),
+      made.map((m) => m.job),
       new Date(now),
     );
     const once = defs.filter((d) => !isRepeating(d.schedule));
@@ -131,7 +163,8 @@ export class JobCreation {
     await this.undo(inserted.filter((i) => failed.has(i.def.id)).map((i) => i.def.id));
     for (const { index, def } of inserted) {
       const error = failed.get(def.id);
-      outcomes.push(error ? { index: items[index]!.index, error } : { index: items[index]!.index, job: def });
+      const at = items[index]!.index;
+      outcomes.push(error ? { index: at, error } : { index: at, job: def, signingSecret: made[index]!.signingSecret });
     }
     return outcomes.sort((a, b) => a.index - b.index);
   }

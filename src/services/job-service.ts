@@ -2,10 +2,20 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError,
 import type { ExecutionRecord } from '../domain/execution';
 import { isJobId } from '../domain/ids';
 import { randomHex } from '../lib/random-id';
-import { dateOrNull, dueAt, JobCreation, type CreateOutcome } from './job-creation';
-import { payloadErrors, type CreateJobInput, type JobDefinition, type PatchJobInput } from '../domain/job-definition';
+import { dateOrNull, dueAt, JobCreation, newSigningSecret, sealPayload, type CreateOutcome, type Created } from './job-creation';
+import type { Actor } from '../domain/access';
+import {
+  payloadErrors,
+  secretFieldsOf,
+  type CreateJobInput,
+  type HandlerCatalog,
+  type JobDefinition,
+  type PatchJobInput,
+} from '../domain/job-definition';
 import { firstRunAt, isRepeating } from '../domain/schedule';
-import type { HandlerRegistry } from '../handlers/registry';
+import { hasPath, mapPaths, parsePath, REDACTED, valueAt } from '../domain/secrets';
+import type { Sealer } from '../lib/sealing';
+import type { Quotas } from './quotas';
 import type { Logger } from '../observability/logger';
 import type { Page } from '../persistence/paging';
 import type { ExecutionListFilter, ExecutionRepository } from '../persistence/execution-repository';
@@ -17,12 +27,15 @@ export interface JobServiceDeps {
   jobs: JobRepository;
   executions: ExecutionRepository;
   queue: JobQueue;
-  registry: HandlerRegistry;
+  handlers: HandlerCatalog;
+  sealer: Sealer;
   logger: Logger;
   defaultTimeoutMs: number;
   now?: () => number;
   /** Read-through cache for triggers (kept in step by pub/sub invalidations); without it, a read each. */
   definitions?: Pick<DefinitionCache, 'get' | 'invalidate'>;
+  /** Per-key quotas; without them, none. */
+  quotas?: Pick<Quotas, 'reserveJobs' | 'releaseJobs' | 'consumeTriggers'>;
 }
 
 export interface RunAccepted {
@@ -40,6 +53,9 @@ export function newRunId(jobId: string, kind: 'm' | 'r'): string {
   return `${jobId}-${kind}-${randomHex(6)}`;
 }
 
+/** After a rotation the previous signing secret signs beside the new one this long. */
+export const SIGNING_OVERLAP_MS = 24 * 3600_000;
+
 /** What an execution id may look like (`<runId>.<attempt>`); anything else is not looked up. */
 const EXECUTION_ID = /^[A-Za-z0-9:._-]{1,300}$/;
 
@@ -56,14 +72,27 @@ export class JobService {
     this.creation = new JobCreation(deps);
   }
 
-  /** One definition, stored and registered (JobCreation). */
-  create(input: CreateJobInput): Promise<JobDefinition> {
-    return this.creation.create(input);
+  /** One definition, stored and registered (JobCreation); `by` owns it when it is a stored key. */
+  async create(input: CreateJobInput, by?: Actor): Promise<Created> {
+    await this.deps.quotas?.reserveJobs(by, 1);
+    try {
+      return await this.creation.create(input, ownerOf(by));
+    } catch (err) {
+      await this.deps.quotas?.releaseJobs(ownerOf(by), 1);
+      throw err;
+    }
   }
 
   /** Many definitions, answered per item in input order (JobCreation). */
-  createMany(items: { index: number; input: CreateJobInput }[]): Promise<CreateOutcome[]> {
-    return this.creation.createMany(items);
+  async createMany(items: { index: number; input: CreateJobInput }[], by?: Actor): Promise<CreateOutcome[]> {
+    await this.deps.quotas?.reserveJobs(by, items.length);
+    let outcomes: CreateOutcome[] = [];
+    try {
+      outcomes = await this.creation.createMany(items, ownerOf(by));
+      return outcomes;
+    } finally {
+      await this.deps.quotas?.releaseJobs(ownerOf(by), items.length - outcomes.filter((o) => !o.error).length);
+    }
   }
 
   async get(id: string): Promise<JobDefinition> {
@@ -143,10 +172,12 @@ export class JobService {
     const cur = await this.get(id);
     this.checkVersion(cur, ifMatch);
     if (patch.payload !== undefined && patch.handler === undefined) {
-      const errors = payloadErrors(this.deps.registry, cur.handler, patch.payload);
+      const errors = payloadErrors(this.deps.handlers, cur.handler, patch.payload);
       if (errors.length > 0) throw new ValidationError('Invalid payload', errors);
     }
     const set: Partial<NewJob> = { ...patch } as Partial<NewJob>;
+    if (patch.payload !== undefined)
+      Object.assign(set, this.patchedPayload(cur, patch.handler ?? cur.handler, patch.payload, patch.secretFields));
     if (patch.schedule) {
       const now = this.now();
       set.dueAt = dueAt(patch.schedule, now);
@@ -156,6 +187,20 @@ export class JobService {
       set.nextRunAt = active ? dateOrNull(firstRunAt(patch.schedule, now)) : null;
     }
     return this.transition(cur, set, ifMatch);
+  }
+
+  /**
+   * A new payload with its secret fields sealed. A secret field sent as REDACTED (as the API shows
+   * it) keeps the value stored for it, so that a client can edit a job without knowing its secrets.
+   */
+  private patchedPayload(cur: JobDefinition, handler: string, payload: Record<string, unknown>, named?: string[]) {
+    const kept = named ?? cur.secretFields.filter((f) => hasPath(payload, parsePath(f)));
+    const secretFields = secretFieldsOf(this.deps.handlers, handler, payload, kept);
+    const stored = new Set(cur.secretFields);
+    const sealed = mapPaths(payload, secretFields.map(parsePath), (v, path) =>
+      v === REDACTED && stored.has(path.join('.')) ? valueAt(cur.payload, path) : this.deps.sealer.seal(JSON.stringify(v)),
+    );
+    return { secretFields, payload: sealed };
   }
 
   async pause(id: string, ifMatch?: number): Promise<JobDefinition> {
@@ -178,7 +223,8 @@ export class JobService {
     return this.transition(cur, { status: 'scheduled', nextRunAt }, ifMatch);
   }
 
-  async delete(id: string, ifMatch?: number): Promise<void> {
+  /** Deletes the job (and its schedule), aborts its attempts in flight; returns what was deleted. */
+  async delete(id: string, ifMatch?: number): Promise<JobDefinition> {
     const cur = await this.get(id);
     this.checkVersion(cur, ifMatch);
     // BullMQ first: if Redis is down nothing changes and the client can retry.
@@ -198,6 +244,25 @@ export class JobService {
     await this.deps.queue
       .cancelRuns(id, 'deleted')
       .catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'cancel of runs in flight not published'));
+    await this.deps.quotas?.releaseJobs(cur.ownerKeyId, 1);
+    return cur;
+  }
+
+  /**
+   * A new webhook signing secret for the job, returned once. The previous one keeps signing beside it
+   * for SIGNING_OVERLAP_MS, so that receivers can switch without dropping a call; older ones go.
+   */
+  async rotateSigningSecret(id: string, ifMatch?: number): Promise<{ job: JobDefinition; signingSecret: string }> {
+    const cur = await this.get(id);
+    this.checkVersion(cur, ifMatch);
+    const now = this.now();
+    const signingSecret = newSigningSecret();
+    const kept = cur.signingSecrets
+      .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
+      .slice(0, 1)
+      .map((s) => ({ ...s, expiresAt: s.expiresAt ?? new Date(now + SIGNING_OVERLAP_MS) }));
+    const signingSecrets = [{ sealed: this.deps.sealer.seal(signingSecret), createdAt: new Date(now), expiresAt: null }, ...kept];
+    return { job: await this.transition(cur, { signingSecrets }, ifMatch), signingSecret };
   }
 
   /**
@@ -211,7 +276,8 @@ export class JobService {
     return { jobId: def.id, runIds };
   }
 
-  async trigger(id: string): Promise<RunAccepted> {
+  async trigger(id: string, by?: Actor): Promise<RunAccepted> {
+    await this.deps.quotas?.consumeTriggers(by, 1);
     const def = await this.findForTrigger(id);
     if (!def) throw new NotFoundError(`Job ${id} does not exist`);
     const runId = newRunId(def.id, 'm');
@@ -224,7 +290,8 @@ export class JobService {
    * BullMQ `addBulk`. An id with no job is answered on its own (404); a store or Redis failure
    * fails the whole call and queues nothing.
    */
-  async triggerMany(ids: string[]): Promise<TriggerOutcome[]> {
+  async triggerMany(ids: string[], by?: Actor): Promise<TriggerOutcome[]> {
+    await this.deps.quotas?.consumeTriggers(by, ids.length);
     const defs = new Map<string, JobDefinition | null>();
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += TRIGGER_READS_IN_FLIGHT) {
@@ -253,4 +320,9 @@ export class JobService {
     if (this.deps.definitions) return (await this.deps.definitions.get(id, 0))?.def ?? null;
     return this.deps.jobs.findById(id);
   }
+}
+
+/** The key that owns what `by` creates: stored keys only (TOCK_ADMIN_KEY owns nothing). */
+function ownerOf(by: Actor | undefined): string | null {
+  return by?.stored ? by.keyId : null;
 }

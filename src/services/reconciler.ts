@@ -23,7 +23,9 @@ export interface ReconcileReport {
 }
 
 export interface ReconcilerDeps {
-  jobs: Pick<JobRepository, 'listActive'>;
+  jobs: Pick<JobRepository, 'listActive' | 'countByOwner'>;
+  /** The jobs each API key owns, recounted from MongoDB on every pass (quotas drift with failures). */
+  jobCounts?: { reset(counts: Map<string, number>): Promise<void> };
   executions: Pick<ExecutionRepository, 'runIdsWithRecords'>;
   queue: JobQueue;
   leases: Pick<Leases, 'acquire'>;
@@ -108,6 +110,7 @@ export class Reconciler {
     }
     await Promise.all(orphans);
     await forEachLimited(register, REGISTER_CONCURRENCY, (def) => queue.register(def, now).then(() => undefined));
+    if (this.deps.jobCounts) await this.deps.jobCounts.reset(await this.deps.jobs.countByOwner());
 
     const report = { active: active.length, registered: register.length, removed: orphans.length, alreadyRan, ms: Date.now() - started };
     if (report.registered > 0 || report.removed > 0) this.deps.logger.info(report, 'reconciled Redis with MongoDB');

@@ -12,13 +12,17 @@ import type { RunStatsCoalescer } from '../persistence/run-stats';
 import type { CancelReason } from '../queue/job-queue';
 import { slotFromJobId, type QueuedRun } from '../queue/run-data';
 import { attemptOf, deadLetterEntry, runOutcome, runRecord, stalledRecord } from './run-records';
-import type { CachedDefinition, DefinitionCache } from './definition-cache';
+import type { CachedDefinition, DefinitionCache, PreparedDefinition } from './definition-cache';
+import { mapPaths, parsePath, scrub, valuesAt } from '../domain/secrets';
+import { isSealed, type Sealer } from '../lib/sealing';
 import type { Lease, Leases } from '../queue/leases';
 import { Deadlines } from '../lib/deadlines';
 import type { RunActivity } from '../lib/run-activity';
 
 export interface RunServiceDeps {
   cache: DefinitionCache;
+  /** Unseals payload secrets and signing secrets, here only. */
+  sealer: Pick<Sealer, 'unseal'>;
   registry: HandlerRegistry;
   history: HistoryWriter;
   stats: RunStatsCoalescer;
@@ -190,7 +194,7 @@ export class RunService {
     try {
       if (!handler)
         throw new HandlerError(`handler ${def.handler} is not installed on this worker`, 'unknown-handler', { retryable: false });
-      const payload = this.payloadOf(cached, handler.payloadSchema);
+      const { payload, signingSecrets } = this.prepare(cached, handler.payloadSchema);
       let logger: Logger | undefined;
       const log = () => (logger ??= this.log(run));
       // The signal and the logger are made when the handler first uses them (most fast ones never do).
@@ -202,10 +206,12 @@ export class RunService {
           return log();
         },
         jobId: def.id,
+        runId: run.id,
         attempt,
+        signingSecrets,
       };
       const result = await deadline.race(handler.execute(payload, ctx));
-      const done = this.finish(base, 'succeeded', null, result);
+      const done = this.finish(base, 'succeeded', null, scrub(result, cached.prepared?.secrets ?? []));
       this.deps.stats.record(runOutcome(run, def, done, true, false));
       await this.durable(done);
       return undefined;
@@ -214,8 +220,9 @@ export class RunService {
       const err = deadline.timedOut ? new HandlerError(`attempt timed out after ${def.timeoutMs} ms`, 'timeout', { cause: raw }) : raw;
       const retryable = !(err instanceof HandlerError) || err.retryable;
       const final = !retryable || run.attemptsMade + 1 >= run.maxAttempts;
-      const error = toExecutionError(err);
-      const record = this.finish(base, 'failed', error, err instanceof HandlerError ? err.options.result : undefined);
+      const secrets = cached.prepared?.secrets ?? [];
+      const error = scrub(toExecutionError(err), secrets);
+      const record = this.finish(base, 'failed', error, scrub(err instanceof HandlerError ? err.options.result : undefined, secrets));
       if (final) this.deps.history.addDeadLetter(deadLetterEntry(run, def, record, 'failed'));
       this.deps.stats.record(runOutcome(run, def, record, final, final));
       this.log(run).warn({ attempt, final, code: error.code, err: error.message }, 'attempt failed');
@@ -244,9 +251,22 @@ export class RunService {
     throw new AttemptFailedError(error.message, false);
   }
 
-  private payloadOf(cached: CachedDefinition, schema: { parse(v: unknown): unknown }): unknown {
-    if (!('payload' in cached)) cached.payload = schema.parse(cached.def.payload);
-    return cached.payload;
+  /**
+   * The payload as the handler takes it, its secrets unsealed (here only, in the worker that calls
+   * the target), once per definition version.
+   */
+  private prepare(cached: CachedDefinition, schema: { parse(v: unknown): unknown }): PreparedDefinition {
+    if (cached.prepared && cached.prepared.until > Date.now()) return cached.prepared;
+    const { def } = cached;
+    const { sealer } = this.deps;
+    const paths = def.secretFields.map(parsePath);
+    const plain = paths.length > 0 ? mapPaths(def.payload, paths, (v) => (isSealed(v) ? JSON.parse(sealer.unseal(v)) : v)) : def.payload;
+    const now = Date.now();
+    const inUse = def.signingSecrets.filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now);
+    const signingSecrets = inUse.map((s) => sealer.unseal(s.sealed));
+    const until = Math.min(Infinity, ...inUse.map((s) => s.expiresAt?.getTime() ?? Infinity));
+    cached.prepared = { payload: schema.parse(plain), secrets: [...valuesAt(plain, paths), ...signingSecrets], signingSecrets, until };
+    return cached.prepared;
   }
 
   private finish(base: ExecutionRecord, status: ExecutionStatus, error: ExecutionError | null, result: unknown): ExecutionRecord {

@@ -1,4 +1,8 @@
-import { assertLiteralAllowed, isBlockedAddress } from '../../src/handlers/network-guard';
+import { NetworkPolicy } from '../../src/handlers/network-guard';
+
+const strict = new NetworkPolicy(false);
+const isBlockedAddress = (a: string) => strict.isBlocked(a);
+const assertLiteralAllowed = (h: string) => strict.assertLiteralAllowed(h);
 
 describe('network guard', () => {
   it.each([
@@ -26,5 +30,16 @@ describe('network guard', () => {
     expect(() => assertLiteralAllowed('169.254.169.254')).toThrow(/link-local .*HTTP_ALLOW_PRIVATE_NETWORKS=true/);
     expect(() => assertLiteralAllowed('api.localhost')).toThrow(/loopback name/);
     expect(() => assertLiteralAllowed('example.com')).not.toThrow();
+  });
+
+  it('lets a deployment allow a private network, and only that one', () => {
+    const policy = new NetworkPolicy(false, ['10.1.0.0/16', 'fd00:1::/64']);
+    expect(policy.isBlocked('10.1.2.3')).toBe(false);
+    expect(policy.isBlocked('10.2.0.1')).toBe(true);
+    expect(policy.isBlocked('fd00:1::5')).toBe(false);
+    expect(policy.isBlocked('fd00:2::5')).toBe(true);
+    expect(policy.literalHostError('10.1.2.3')).toBeNull();
+    expect(policy.literalHostError('localhost.')).toMatch(/loopback name/);
+    expect(new NetworkPolicy(true).isBlocked('127.0.0.1')).toBe(false);
   });
 });

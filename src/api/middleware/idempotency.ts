@@ -4,6 +4,7 @@ import { AppError, ConflictError, ValidationError, type FieldError } from '../..
 import type { Logger } from '../../observability/logger';
 import type { Claim, IdempotencyStore, StoredResponse } from '../../domain/idempotency';
 import { storableErrors } from '../../domain/validation';
+import { actorOf } from './access';
 
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 /** 1-255 visible ASCII characters (a UUID is the usual choice). */
@@ -75,7 +76,8 @@ export function idempotency(
     // (and it may be nested too deeply to fingerprint).
     if (storableErrors(body).length > 0) return next();
     const fingerprint = requestFingerprint(ctx.method, ctx.path, body);
-    const id = `${scope} ${key}`;
+    // Keys are per API key: two clients choosing the same value never see each other's answers.
+    const id = `${scope} ${actorOf(ctx).keyId} ${key}`;
     const deadline = Date.now() + opts.waitMs;
     for (let turn = 0; ; turn++) {
       const claim = await repo.claim(id, fingerprint);

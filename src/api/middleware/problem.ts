@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { AppError, UnavailableError, ValidationError, type FieldError } from '../../domain/errors';
+import { AppError, TooManyRequestsError, UnavailableError, ValidationError, type FieldError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -15,13 +15,17 @@ export interface Problem {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  421: 'Misdirected Request',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -44,6 +48,7 @@ export function problemOf(raw: unknown): { problem: Problem; retryAfter?: number
   const err = raw as Error & { status?: number };
   if (err instanceof ValidationError) return { problem: problem(400, err.code, err.message, err.errors) };
   if (err instanceof UnavailableError) return { problem: problem(503, err.code, err.message), retryAfter: err.retryAfterSeconds };
+  if (err instanceof TooManyRequestsError) return { problem: problem(429, err.code, err.message), retryAfter: err.retryAfterSeconds };
   if (err instanceof AppError) return { problem: problem(err.status, err.code, err.message, (err as { errors?: FieldError[] }).errors) };
   // koa-body and Koa's own http-errors: malformed JSON, too large, wrong encoding.
   if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {

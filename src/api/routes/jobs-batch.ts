@@ -5,14 +5,17 @@ import { ValidationError } from '../../domain/errors';
 import { fieldErrorsOf, parseInput } from '../../domain/validation';
 import type { CreateJobInput } from '../../domain/job-definition';
 import type { Logger } from '../../observability/logger';
+import type { AuditLog } from '../../services/audit-log';
 import type { JobService } from '../../services/job-service';
+import { actorOf } from '../middleware/access';
 import { problem, problemOf, type Problem } from '../middleware/problem';
 import { requestBody } from '../middleware/validate';
 import { BatchEnvelope, TriggerEnvelope } from '../schemas';
 import { jobResource } from '../serializers';
 
 export type BatchResult =
-  { index: number; status: 201; job: ReturnType<typeof jobResource> } | { index: number; status: number; problem: Problem };
+  | { index: number; status: 201; job: ReturnType<typeof jobResource> & { signingSecret: string } }
+  | { index: number; status: number; problem: Problem };
 
 /** The list around the items: checked on its own, so that each item is answered on its own. */
 function envelope<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
@@ -27,7 +30,7 @@ function envelope<S extends z.ZodType>(ctx: Context, schema: S): z.infer<S> {
  */
 export function addBatchRoute(
   router: Router,
-  deps: { jobs: JobService; logger: Logger },
+  deps: { jobs: JobService; logger: Logger; audit: Pick<AuditLog, 'record'> },
   CreateJob: z.ZodType<CreateJobInput>,
   ...middleware: ((ctx: Context, next: Next) => Promise<unknown>)[]
 ): void {
@@ -42,9 +45,11 @@ export function addBatchRoute(
       else results.push({ index, status: 400, problem: problem(400, 'validation', 'The job is invalid', parsed.errors) });
     });
     let retryAfter: number | undefined;
-    for (const outcome of await deps.jobs.createMany(valid)) {
-      if (outcome.job) {
-        results.push({ index: outcome.index, status: 201, job: jobResource(outcome.job) });
+    const actor = actorOf(ctx);
+    for (const outcome of await deps.jobs.createMany(valid, actor)) {
+      if (!outcome.error) {
+        deps.audit.record(actor, 'job.create', { jobId: outcome.job.id, version: outcome.job.version });
+        results.push({ index: outcome.index, status: 201, job: { ...jobResource(outcome.job), signingSecret: outcome.signingSecret } });
         continue;
       }
       const known = problemOf(outcome.error);
@@ -65,11 +70,19 @@ export function addBatchRoute(
  * with one BullMQ `addBulk`, answered per item (202 with the run, or 404). 202 when every run was
  * queued, 207 otherwise.
  */
-export function addBatchTriggerRoute(router: Router, deps: { jobs: JobService }): void {
-  router.post('/jobs/trigger', async (ctx) => {
+export function addBatchTriggerRoute(
+  router: Router,
+  deps: { jobs: JobService; audit: Pick<AuditLog, 'record'> },
+  ...middleware: ((ctx: Context, next: Next) => Promise<unknown>)[]
+): void {
+  router.post('/jobs/trigger', ...middleware, async (ctx) => {
     const { jobIds } = envelope(ctx, TriggerEnvelope);
-    const results = (await deps.jobs.triggerMany(jobIds)).map((o) => {
-      if (o.run) return { index: o.index, status: 202, ...o.run };
+    const actor = actorOf(ctx);
+    const results = (await deps.jobs.triggerMany(jobIds, actor)).map((o) => {
+      if (o.run) {
+        deps.audit.record(actor, 'job.trigger', { jobId: o.run.jobId, target: o.run.runId });
+        return { index: o.index, status: 202, ...o.run };
+      }
       const p = problemOf(o.error)!.problem;
       return { index: o.index, status: p.status, problem: p };
     });

@@ -1,11 +1,13 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { ValidationError } from '../../domain/errors';
-import { createJobSchema, patchJobSchema } from '../../domain/job-definition';
-import type { HandlerCatalog } from '../../domain/job-definition';
+import type { AuditAction } from '../../domain/audit';
+import { createJobSchema, patchJobSchema, type HandlerCatalog, type JobDefinition, type PayloadLimits } from '../../domain/job-definition';
 import type { Logger } from '../../observability/logger';
 import type { IdempotencyStore } from '../../domain/idempotency';
+import type { AuditLog } from '../../services/audit-log';
 import type { JobService } from '../../services/job-service';
+import { actorOf, requireScope } from '../middleware/access';
 import { idempotency } from '../middleware/idempotency';
 import { body, noBody, query } from '../middleware/validate';
 import { ExecutionListQuery, JobListQuery } from '../schemas';
@@ -25,73 +27,100 @@ export function ifMatch(ctx: Context): number | undefined {
 export interface JobRoutesDeps {
   jobs: JobService;
   handlers: HandlerCatalog;
+  payloadLimits: PayloadLimits;
   idempotency: IdempotencyStore;
+  audit: Pick<AuditLog, 'record'>;
   logger: Logger;
 }
 
 export function jobRoutes(deps: JobRoutesDeps): Router {
   const router = new Router();
-  const CreateJob = createJobSchema(deps.handlers);
-  const PatchJob = patchJobSchema(deps.handlers);
-  addBatchRoute(router, deps, CreateJob, idempotency(deps.idempotency, 'POST /jobs/batch', deps.logger));
-  addBatchTriggerRoute(router, deps);
+  const CreateJob = createJobSchema(deps.handlers, deps.payloadLimits);
+  const PatchJob = patchJobSchema(deps.handlers, deps.payloadLimits);
+  const read = requireScope('jobs:read');
+  const write = requireScope('jobs:write');
+  addBatchRoute(router, deps, CreateJob, write, idempotency(deps.idempotency, 'POST /jobs/batch', deps.logger));
+  addBatchTriggerRoute(router, deps, write);
 
-  const sendJob = (ctx: Context, def: Parameters<typeof jobResource>[0], status = 200) => {
+  const sendJob = (ctx: Context, def: JobDefinition, status = 200) => {
     ctx.status = status;
     ctx.set('ETag', etag(def));
     ctx.body = jobResource(def);
   };
+  /** Records the change in the audit log, with the key that made it. */
+  const audited = (ctx: Context, action: AuditAction, def: Pick<JobDefinition, 'id' | 'version'>) =>
+    deps.audit.record(actorOf(ctx), action, { jobId: def.id, version: def.version });
 
-  router.post('/jobs', idempotency(deps.idempotency, 'POST /jobs', deps.logger), async (ctx) => {
-    const def = await deps.jobs.create(body(ctx, CreateJob));
-    ctx.set('Location', `/api/v1/jobs/${def.id}`);
-    sendJob(ctx, def, 201);
+  router.post('/jobs', write, idempotency(deps.idempotency, 'POST /jobs', deps.logger), async (ctx) => {
+    const { job, signingSecret } = await deps.jobs.create(body(ctx, CreateJob), actorOf(ctx));
+    audited(ctx, 'job.create', job);
+    ctx.set('Location', `/api/v1/jobs/${job.id}`);
+    sendJob(ctx, job, 201);
+    ctx.body = { ...jobResource(job), signingSecret };
   });
 
-  router.get('/jobs', async (ctx) => {
+  router.get('/jobs', read, async (ctx) => {
     const page = await deps.jobs.list(query(ctx, JobListQuery));
     ctx.body = { items: page.items.map(jobResource), nextCursor: page.nextCursor };
   });
 
-  router.get('/jobs/:id', async (ctx) => {
+  router.get('/jobs/:id', read, async (ctx) => {
     const { job, recentExecutions } = await deps.jobs.getWithExecutions(ctx.params.id!);
     ctx.set('ETag', etag(job));
     ctx.body = { ...jobResource(job), recentExecutions: recentExecutions.map(executionResource) };
   });
 
-  router.patch('/jobs/:id', async (ctx) => {
+  router.patch('/jobs/:id', write, async (ctx) => {
     const version = ifMatch(ctx);
     const patch = body(ctx, PatchJob);
-    sendJob(ctx, await deps.jobs.update(ctx.params.id!, patch, version));
+    const job = await deps.jobs.update(ctx.params.id!, patch, version);
+    audited(ctx, 'job.update', job);
+    sendJob(ctx, job);
   });
 
-  router.delete('/jobs/:id', async (ctx) => {
-    await deps.jobs.delete(ctx.params.id!, ifMatch(ctx));
+  router.delete('/jobs/:id', write, async (ctx) => {
+    audited(ctx, 'job.delete', await deps.jobs.delete(ctx.params.id!, ifMatch(ctx)));
     ctx.status = 204;
   });
 
-  router.post('/jobs/:id/pause', async (ctx) => {
+  router.post('/jobs/:id/pause', write, async (ctx) => {
     noBody(ctx);
-    sendJob(ctx, await deps.jobs.pause(ctx.params.id!, ifMatch(ctx)));
+    const job = await deps.jobs.pause(ctx.params.id!, ifMatch(ctx));
+    audited(ctx, 'job.pause', job);
+    sendJob(ctx, job);
   });
-  router.post('/jobs/:id/resume', async (ctx) => {
+  router.post('/jobs/:id/resume', write, async (ctx) => {
     noBody(ctx);
-    sendJob(ctx, await deps.jobs.resume(ctx.params.id!, ifMatch(ctx)));
+    const job = await deps.jobs.resume(ctx.params.id!, ifMatch(ctx));
+    audited(ctx, 'job.resume', job);
+    sendJob(ctx, job);
   });
 
-  router.post('/jobs/:id/trigger', async (ctx) => {
+  router.post('/jobs/:id/trigger', write, async (ctx) => {
     noBody(ctx);
+    const run = await deps.jobs.trigger(ctx.params.id!, actorOf(ctx));
+    deps.audit.record(actorOf(ctx), 'job.trigger', { jobId: run.jobId, target: run.runId });
     ctx.status = 202;
-    ctx.body = await deps.jobs.trigger(ctx.params.id!);
+    ctx.body = run;
   });
 
-  router.post('/jobs/:id/cancel', async (ctx) => {
+  router.post('/jobs/:id/cancel', write, async (ctx) => {
     noBody(ctx);
+    const cancelled = await deps.jobs.cancel(ctx.params.id!);
+    deps.audit.record(actorOf(ctx), 'job.cancel', { jobId: cancelled.jobId, target: cancelled.runIds.join(',') || undefined });
     ctx.status = 202;
-    ctx.body = await deps.jobs.cancel(ctx.params.id!);
+    ctx.body = cancelled;
   });
 
-  router.get('/jobs/:id/executions', async (ctx) => {
+  router.post('/jobs/:id/signing-secret/rotate', write, async (ctx) => {
+    noBody(ctx);
+    const { job, signingSecret } = await deps.jobs.rotateSigningSecret(ctx.params.id!, ifMatch(ctx));
+    audited(ctx, 'job.signing-secret.rotate', job);
+    ctx.set('ETag', etag(job));
+    ctx.body = { jobId: job.id, version: job.version, signingSecret };
+  });
+
+  router.get('/jobs/:id/executions', read, async (ctx) => {
     const page = await deps.jobs.listExecutions({ jobId: ctx.params.id!, ...query(ctx, ExecutionListQuery) });
     ctx.body = { items: page.items.map(executionResource), nextCursor: page.nextCursor };
   });
