@@ -272,11 +272,6 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
     }
     if (parts.api) {
       const definitions = new DefinitionCache(new JobRepository(db.models));
-      let keys: KeyService | undefined;
-      const subscriber = subscribeInvalidations(servers.redisUrl, cfg.QUEUE_PREFIX, definitions, logger, {
-        onKeyRevoked: (id) => keys?.forget(id),
-      });
-      stops.unshift(async () => void (await subscriber.quit().catch(() => undefined)));
       const api = composeApi({
         db,
         queue,
@@ -296,7 +291,10 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
         },
         access: { corsOrigins: cfg.CORS_ORIGINS, allowedHosts: cfg.ALLOWED_HOSTS },
       });
-      keys = api.keys;
+      const subscriber = subscribeInvalidations(servers.redisUrl, cfg.QUEUE_PREFIX, definitions, logger, {
+        onKeyRevoked: (id) => api.keys.forget(id),
+      });
+      stops.unshift(async () => void (await subscriber.quit().catch(() => undefined)));
       const { server, base } = await listen(api.app, cfg, logger);
       logDevAdminKey(secrets, base, logger);
       stops.unshift(async () => {

@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError,
 import type { ExecutionRecord } from '../domain/execution';
 import { isJobId } from '../domain/ids';
 import { randomHex } from '../lib/random-id';
-import { dateOrNull, dueAt, JobCreation, newSigningSecret, sealPayload, type CreateOutcome, type Created } from './job-creation';
+import { dateOrNull, dueAt, JobCreation, newSigningSecret, type CreateOutcome, type Created } from './job-creation';
 import type { Actor } from '../domain/access';
 import {
   payloadErrors,
