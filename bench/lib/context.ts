@@ -1,5 +1,5 @@
 import type { BenchServers } from './servers';
-import type { Summary } from './stats';
+import { summarize, type Summary } from './stats';
 
 export interface BenchContext {
   servers: BenchServers;
@@ -16,8 +16,5 @@ export interface Figure extends Summary {
 }
 
 export function figure(values: (number | null)[], detail?: unknown): Figure {
-  const known = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
-  const mid = Math.floor(known.length / 2);
-  const median = known.length === 0 ? null : known.length % 2 === 1 ? known[mid]! : (known[mid - 1]! + known[mid]!) / 2;
-  return { median, min: known[0] ?? null, max: known[known.length - 1] ?? null, values, reps: values.length, detail };
+  return { ...summarize(values), reps: values.length, detail };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../../src/embedded/local-servers';
+import { withTimeout } from '../../src/lib/with-timeout';
 import { onCleanup, trackChild } from './cleanup';
 import { sleep } from './stats';
 
@@ -82,19 +83,11 @@ export class BenchWorker {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('bench worker did not start within 30 s')), 30_000);
-      child.on('message', (m: { ready?: boolean }) => {
-        if (m.ready) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bench worker exited with ${code} before it was ready:\n${w.logTail}`));
-      });
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (m: { ready?: boolean }) => m.ready && resolve());
+      child.once('exit', (code) => reject(new Error(`bench worker exited with ${code} before it was ready:\n${w.logTail}`)));
     });
+    await withTimeout(ready, 30_000, 'the bench worker start');
     return w;
   }
 

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { mapLimited } from '../../src/lib/pool';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { createRedis } from '../../src/queue/redis';
 import { onCleanup } from './cleanup';
@@ -102,18 +103,11 @@ export async function createMany(baseUrl: string, defs: Record<string, unknown>[
     }
     if (bulkAvailable) return ids;
   }
-  const ids = new Array<string>(defs.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < defs.length) {
-      const i = next++;
-      const r = await request(baseUrl, 'POST', '/api/v1/jobs', defs[i]);
-      if (r.status !== 201) throw new Error(`POST /api/v1/jobs answered ${r.status}: ${JSON.stringify(r.body)}`);
-      ids[i] = (r.body as { id: string }).id;
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, lane));
-  return ids;
+  return mapLimited(defs, 16, async (def) => {
+    const r = await request(baseUrl, 'POST', '/api/v1/jobs', def);
+    if (r.status !== 201) throw new Error(`POST /api/v1/jobs answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return (r.body as { id: string }).id;
+  });
 }
 
 /** The created ids from a batch answer, in request order; null when its shape is not understood or an item failed. */

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { randomBytes } from 'node:crypto';
+import { forEachLimited } from '../../src/lib/pool';
 import { createRedis } from '../../src/queue/redis';
 import { figure, type BenchContext, type Figure } from '../lib/context';
 import { paced } from '../lib/http';
@@ -155,14 +156,13 @@ export async function measureBaselineSchedulers(
   const connection = createRedis(ctx.servers.redisUrl, 'worker');
   const queue = new Queue('jobs', { connection, prefix });
   try {
-    let next = 0;
-    const lane = async () => {
-      while (next < o.n) {
-        const i = next++;
+    await forEachLimited(
+      Array.from({ length: o.n }, (_, i) => i),
+      16,
+      async (i) => {
         await queue.upsertJobScheduler(`s${i}`, { every }, { name: 'run', data: data(i), opts: BASELINE_JOB_OPTIONS });
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, lane));
+      },
+    );
     const tA = Date.now() + every;
     const tB = tA + o.windowMs;
     await sleep(tB + 1000 - Date.now());

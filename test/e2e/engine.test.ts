@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { http } from '../helpers/processes';
+import { http } from '../helpers/http';
 import { useCluster } from '../helpers/e2e';
 import { deleteRedisKeys } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';

@@ -1,7 +1,7 @@
 import type { ExecutionDoc } from '../../src/persistence/models';
 import { useCluster } from '../helpers/e2e';
 import { startSink, type Sink } from '../helpers/fault';
-import { http } from '../helpers/processes';
+import { http } from '../helpers/http';
 import { waitFor } from '../helpers/wait-for';
 
 /**

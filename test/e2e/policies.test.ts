@@ -1,7 +1,8 @@
 import type { ExecutionDoc } from '../../src/persistence/models';
 import { useCluster } from '../helpers/e2e';
 import { dedicatedRedis } from '../helpers/fault';
-import { http, spawnTock } from '../helpers/processes';
+import { http } from '../helpers/http';
+import { spawnTock } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /** Overlap policy, run-now without moving the schedule, and the workers' start-up checks. */

@@ -1,4 +1,4 @@
-import { http } from '../helpers/processes';
+import { http } from '../helpers/http';
 import { useCluster } from '../helpers/e2e';
 import { waitFor } from '../helpers/wait-for';
 

@@ -1,4 +1,5 @@
-import { createJobs, executionRecords, figure, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
+import { createJobs, executionRecords, figure, tockEnv, useFaultContext } from '../helpers/fault';
+import { spawnApi, spawnWorkers } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -22,7 +23,7 @@ describe('fault 1b: a worker SIGKILLed just after runs complete, with HISTORY_DU
       WORKER_STALLED_INTERVAL_MS: '2000',
       HISTORY_DURABLE_ACK: 'true',
     });
-    const { api, baseUrl } = await startApi(env);
+    const { api, baseUrl } = await spawnApi(env);
     procs.push(api);
     const ids = await createJobs(
       baseUrl,
@@ -33,7 +34,7 @@ describe('fault 1b: a worker SIGKILLed just after runs complete, with HISTORY_DU
         schedule: { kind: 'delay', delayMs: 0 },
       })),
     );
-    const workers = await startWorkers(env, 2);
+    const workers = await spawnWorkers(env, 2);
     procs.push(...workers);
     const victim = workers[0]!;
     const held = await waitFor(

@@ -1,4 +1,5 @@
-import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
+import { createJobs, executionRecords, figure, groupBy, tockEnv, useFaultContext } from '../helpers/fault';
+import { spawnApi, spawnWorkers } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -22,7 +23,7 @@ describe('fault 1: a worker SIGKILLed under load', () => {
       WORKER_STALLED_INTERVAL_MS: String(STALLED_MS),
       WORKER_MAX_STALLED_COUNT: '1',
     });
-    const { api, baseUrl } = await startApi(env);
+    const { api, baseUrl } = await spawnApi(env);
     procs.push(api);
     // Queue all 1,000 before any worker runs, so that the kill lands on 50 jobs in flight.
     const createdAt = Date.now();
@@ -37,7 +38,7 @@ describe('fault 1: a worker SIGKILLed under load', () => {
       16,
     );
     figure('fault1.create1000Ms', Date.now() - createdAt);
-    const workers = await startWorkers(env, 3);
+    const workers = await spawnWorkers(env, 3);
     procs.push(...workers);
     const victim = workers[1]!;
 

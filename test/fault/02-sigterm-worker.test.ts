@@ -1,4 +1,5 @@
-import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
+import { createJobs, executionRecords, figure, groupBy, tockEnv, useFaultContext } from '../helpers/fault';
+import { spawnApi, spawnWorkers } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -21,7 +22,7 @@ describe('fault 2: a worker SIGTERMed under load', () => {
       WORKER_MAX_STALLED_COUNT: '1',
       WORKER_SHUTDOWN_GRACE_MS: '30000',
     });
-    const { api, baseUrl } = await startApi(env);
+    const { api, baseUrl } = await spawnApi(env);
     procs.push(api);
     const ids = await createJobs(
       baseUrl,
@@ -33,7 +34,7 @@ describe('fault 2: a worker SIGTERMed under load', () => {
       })),
       16,
     );
-    const workers = await startWorkers(env, 3);
+    const workers = await spawnWorkers(env, 3);
     procs.push(...workers);
     const victim = workers[1]!;
 

@@ -1,6 +1,7 @@
 import { onceJobId } from '../../src/queue/job-queue';
-import { createJobs, executionRecords, figure, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
-import { http } from '../helpers/processes';
+import { createJobs, executionRecords, figure, tockEnv, useFaultContext } from '../helpers/fault';
+import { http } from '../helpers/http';
+import { spawnApi, spawnWorkers } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -12,7 +13,7 @@ const SETTINGS = { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: 
 const f = useFaultContext();
 
 async function killWhileRunning(env: Record<string, string>, name: string, runId: string, attempt: number): Promise<void> {
-  const [worker] = await startWorkers(env, 1, name);
+  const [worker] = await spawnWorkers(env, 1, name);
   f.procs.push(worker!);
   await waitFor(`attempt ${attempt} to run on ${name}`, async () => {
     const job = await f.queue.getJob(runId);
@@ -24,7 +25,7 @@ async function killWhileRunning(env: Record<string, string>, name: string, runId
 it('a job stalled twice lands in the dead letter with the stall reason, and its retry runs once', async () => {
   const { ctx, db, queue, procs } = f;
   const env = tockEnv({ redisUrl: ctx.redisUrl, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix }, SETTINGS);
-  const { api, baseUrl } = await startApi(env);
+  const { api, baseUrl } = await spawnApi(env);
   procs.push(api);
   const [id] = await createJobs(baseUrl, [
     { name: 'stalls', handler: 'sleep', payload: { durationMs: 4000 }, schedule: { kind: 'delay', delayMs: 0 } },
@@ -34,7 +35,7 @@ it('a job stalled twice lands in the dead letter with the stall reason, and its 
   const started = Date.now();
   await killWhileRunning(env, 'a', runId, 1);
   await killWhileRunning(env, 'b', runId, 2);
-  const [survivor] = await startWorkers(env, 1, 'c');
+  const [survivor] = await spawnWorkers(env, 1, 'c');
   procs.push(survivor!);
 
   const entry = await waitFor('the dead-letter entry', async () => {

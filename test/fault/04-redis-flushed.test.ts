@@ -8,13 +8,11 @@ import {
   figure,
   groupBy,
   percentile,
-  startApi,
-  startWorkers,
-  stopAll,
   tockEnv,
   type RestartableServer,
   useFaultContext,
 } from '../helpers/fault';
+import { spawnApi, spawnWorkers, stopAll } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -38,24 +36,6 @@ afterAll(async () => {
   await redis?.destroy();
 });
 
-/** Creates through POST /api/v1/jobs/batch (1,000 per request); one by one where there is none. */
-async function createMany(baseUrl: string, bodies: object[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < bodies.length; i += 1000) {
-    const jobs = bodies.slice(i, i + 1000);
-    const res = await fetch(`${baseUrl}/api/v1/jobs/batch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jobs }),
-    });
-    if (res.status === 404) return createJobs(baseUrl, bodies);
-    const body = (await res.json()) as { results: { status: number; job?: { id: string } }[] };
-    if (res.status !== 201) throw new Error(`batch create answered ${res.status}: ${JSON.stringify(body).slice(0, 500)}`);
-    ids.push(...body.results.map((r) => r.job!.id));
-  }
-  return ids;
-}
-
 async function countInRedis(queue: Queue): Promise<{ schedulers: number; once: number }> {
   const [schedulers, ids] = await Promise.all([queue.getJobSchedulersCount(), queue.getRanges(['delayed', 'waiting', 'active'], 0, -1)]);
   return { schedulers, once: ids.filter((id) => /-v\d+$/.test(id)).length };
@@ -67,11 +47,11 @@ it('restores 1,500 definitions after FLUSHALL and an empty restart, with no dupl
     { redisUrl: redis.url, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { RECONCILE_INTERVAL_MS: String(RECONCILE_MS), WORKER_CONCURRENCY: '50' },
   );
-  const { api, baseUrl } = await startApi(env);
-  procs.push(api, ...(await startWorkers(env, 2)));
+  const { api, baseUrl } = await spawnApi(env);
+  procs.push(api, ...(await spawnWorkers(env, 2)));
 
   const created = Date.now();
-  const repeatingIds = await createMany(
+  const repeatingIds = await createJobs(
     baseUrl,
     Array.from({ length: REPEATING }, (_, i) => ({
       name: `r-${i}`,
@@ -80,7 +60,7 @@ it('restores 1,500 definitions after FLUSHALL and an empty restart, with no dupl
     })),
   );
   const dueFrom = Date.now() + 20_000;
-  const onceIds = await createMany(
+  const onceIds = await createJobs(
     baseUrl,
     Array.from({ length: ONCE }, (_, i) => ({
       name: `o-${i}`,

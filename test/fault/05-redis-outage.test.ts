@@ -4,13 +4,11 @@ import {
   executionRecords,
   figure,
   groupBy,
-  startApi,
-  startWorkers,
-  stopAll,
   tockEnv,
   type RestartableServer,
   useFaultContext,
 } from '../helpers/fault';
+import { spawnApi, spawnWorkers, stopAll } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -68,8 +66,8 @@ it('survives a 20 s Redis outage: quick 503s, working reads, no lost or doubled 
     { redisUrl: redis.url, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { RECONCILE_INTERVAL_MS: '5000', WORKER_CONCURRENCY: '20' },
   );
-  const { api, baseUrl } = await startApi(env);
-  const workers = await startWorkers(env, 2);
+  const { api, baseUrl } = await spawnApi(env);
+  const workers = await spawnWorkers(env, 2);
   procs.push(api, ...workers);
   const repeatingIds = await createJobs(
     baseUrl,

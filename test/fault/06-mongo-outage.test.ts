@@ -5,15 +5,12 @@ import {
   figure,
   groupBy,
   percentile,
-  startApi,
   startSink,
-  startWorkers,
-  stopAll,
   tockEnv,
   type RestartableServer,
   type Sink,
 } from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
+import { spawnApi, spawnWorkers, stopAll, type TockProcess } from '../helpers/processes';
 import { cleanup, openQueue, testUrls, uniqueName } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
@@ -66,9 +63,9 @@ describe('fault 6: MongoDB stopped for 30 s under load', () => {
       WORKER_STALLED_INTERVAL_MS: '5000',
       HISTORY_MAX_BUFFERED: '10000',
     });
-    const { api, baseUrl } = await startApi(env);
+    const { api, baseUrl } = await spawnApi(env);
     procs.push(api);
-    const workers = await startWorkers(env, WORKERS);
+    const workers = await spawnWorkers(env, WORKERS);
     procs.push(...workers);
     const ids = await createJobs(
       baseUrl,

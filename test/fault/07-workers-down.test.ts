@@ -1,5 +1,6 @@
 import type { ExecutionDoc } from '../../src/persistence/models';
-import { createJobs, executionRecords, figure, groupBy, startApi, startWorkers, tockEnv, useFaultContext } from '../helpers/fault';
+import { createJobs, executionRecords, figure, groupBy, tockEnv, useFaultContext } from '../helpers/fault';
+import { spawnApi, spawnWorkers } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -20,9 +21,9 @@ it('after 30 s without workers, repeating jobs follow their misfire policy and o
     { redisUrl: ctx.redisUrl, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { MISFIRE_GRACE_MS: String(GRACE_MS), WORKER_CONCURRENCY: '50' },
   );
-  const { api, baseUrl } = await startApi(env);
+  const { api, baseUrl } = await spawnApi(env);
   procs.push(api);
-  const workers = await startWorkers(env, 2);
+  const workers = await spawnWorkers(env, 2);
 
   const repeating = Array.from({ length: 50 }, (_, i) => ({
     name: `every-${i}`,
@@ -47,7 +48,7 @@ it('after 30 s without workers, repeating jobs follow their misfire policy and o
   const onceIds = await createJobs(baseUrl, dueInWindow);
   await new Promise((r) => setTimeout(r, DOWN_MS - (Date.now() - downAt)));
   const upAt = Date.now();
-  procs.push(...(await startWorkers(env, 2, 'r')));
+  procs.push(...(await spawnWorkers(env, 2, 'r')));
 
   await waitFor(
     'every one-time job to run',

@@ -1,17 +1,6 @@
 import type { Database } from '../../src/persistence/mongo';
-import {
-  createJobs,
-  dedicatedRedis,
-  executionRecords,
-  figure,
-  percentile,
-  startApi,
-  startWorkers,
-  stopAll,
-  tockEnv,
-  type RestartableServer,
-} from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
+import { createJobs, dedicatedRedis, executionRecords, figure, percentile, tockEnv, type RestartableServer } from '../helpers/fault';
+import { spawnApi, spawnWorkers, stopAll, type TockProcess } from '../helpers/processes';
 import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
@@ -42,8 +31,8 @@ describe('fault 9: delayed jobs start on time', () => {
 
   it('runs each once and none early, and reports the lateness', async () => {
     const env = tockEnv(ctx, { WORKER_CONCURRENCY: '50' });
-    const { api, baseUrl } = await startApi(env);
-    procs.push(api, ...(await startWorkers(env, 2)));
+    const { api, baseUrl } = await spawnApi(env);
+    procs.push(api, ...(await spawnWorkers(env, 2)));
 
     // Delays spread evenly over 1–30 s, shuffled so that creation order says nothing about due order.
     const delays = Array.from({ length: JOBS }, (_, i) => 1000 + Math.round((i * 29_000) / (JOBS - 1)));

@@ -1,19 +1,6 @@
-import type { Database } from '../../src/persistence/mongo';
 import type { ExecutionDoc } from '../../src/persistence/models';
-import {
-  createJobs,
-  executionRecords,
-  figure,
-  groupBy,
-  startApi,
-  startSink,
-  startWorkers,
-  stopAll,
-  tockEnv,
-  type Sink,
-} from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+import { createJobs, executionRecords, figure, groupBy, startSink, tockEnv, useFaultContext, type Sink } from '../helpers/fault';
+import { spawnApi, spawnWorkers } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -58,14 +45,10 @@ function httpCase(name: string, url: string, retry: { attempts: number; delayMs:
 }
 
 describe('fault 10: retries and backoff', () => {
-  let ctx: TestContext;
-  let db: Database;
+  const f = useFaultContext();
   let sink: Sink;
-  const procs: TockProcess[] = [];
 
   beforeAll(async () => {
-    ctx = newTestContext();
-    db = await openDatabase(ctx);
     sink = await startSink((req, res) => {
       const m = /^\/(status|retry-after)\/(\d{3})$/.exec(req.url ?? '');
       const status = m ? Number(m[2]) : 200;
@@ -75,15 +58,14 @@ describe('fault 10: retries and backoff', () => {
     });
   });
   afterAll(async () => {
-    await stopAll(procs);
     await sink?.close();
-    await cleanup(ctx, db);
   });
 
   it('retries exactly as configured', async () => {
+    const { ctx, db, procs } = f;
     const env = tockEnv(ctx, { HTTP_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_CONCURRENCY: '20' });
-    const { api, baseUrl } = await startApi(env);
-    procs.push(api, ...(await startWorkers(env, 2)));
+    const { api, baseUrl } = await spawnApi(env);
+    procs.push(api, ...(await spawnWorkers(env, 2)));
 
     const cases: Case[] = [
       simulate('fixed', 4, { type: 'fixed', delayMs: 1000 }),

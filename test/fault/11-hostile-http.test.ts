@@ -1,20 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { Database } from '../../src/persistence/mongo';
 import type { ExecutionDoc } from '../../src/persistence/models';
-import {
-  createJobs,
-  executionRecords,
-  figure,
-  rssMb,
-  startApi,
-  startSink,
-  startWorkers,
-  stopAll,
-  tockEnv,
-  type Sink,
-} from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
-import { cleanup, newTestContext, openDatabase, type TestContext } from '../helpers/services';
+import { createJobs, executionRecords, figure, rssMb, startSink, tockEnv, useFaultContext, type Sink } from '../helpers/fault';
+import { spawnApi, spawnWorkers } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -63,26 +50,21 @@ function hostile(path: string, res: ServerResponse): void {
 }
 
 describe('fault 11: hostile http targets', () => {
-  let ctx: TestContext;
-  let db: Database;
+  const f = useFaultContext();
   let sink: Sink;
-  const procs: TockProcess[] = [];
 
   beforeAll(async () => {
-    ctx = newTestContext();
-    db = await openDatabase(ctx);
     sink = await startSink((req, res, hit) => hostile(hit.path, res));
   });
   afterAll(async () => {
-    await stopAll(procs);
     await sink?.close();
-    await cleanup(ctx, db);
   });
 
   it('bounds time, stored bytes, memory and redirects', async () => {
+    const { ctx, db, procs } = f;
     const env = tockEnv(ctx, { HTTP_ALLOW_PRIVATE_NETWORKS: 'true', WORKER_CONCURRENCY: '50' });
-    const { api, baseUrl } = await startApi(env);
-    const [worker] = await startWorkers(env, 1);
+    const { api, baseUrl } = await spawnApi(env);
+    const [worker] = await spawnWorkers(env, 1);
     procs.push(api, worker!);
     const job = (name: string, path: string, extra: { payload?: Record<string, unknown>; timeoutMs?: number } = {}) => ({
       name,

@@ -1,15 +1,8 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { composeApi } from '../../src/bin/container';
-import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
-import { createLogger } from '../../src/observability/logger';
-import { connectDatabase, type Database } from '../../src/persistence/mongo';
-import { JobQueue } from '../../src/queue/job-queue';
-import { createRedis } from '../../src/queue/redis';
+import { forEachLimited } from '../../src/lib/pool';
+import { startApi, type ApiHarness } from '../helpers/api-harness';
 import { checkResponse } from '../helpers/contract';
-import { cleanup, newTestContext, type TestContext } from '../helpers/services';
 
 /**
  * Fault test 12: 10,000 generated malformed requests against the in-process API (real Redis and
@@ -262,62 +255,35 @@ function operatorViolations(value: unknown, path: string, out: string[], depth =
 }
 
 describe('fault 12: 10,000 malformed requests', () => {
-  let ctx: TestContext;
-  let db: Database;
-  let queue: JobQueue;
-  let redis: ReturnType<typeof createRedis>;
-  let server: Server;
-  let baseUrl: string;
+  let api: ApiHarness;
   const commands: { name: string; violations: string[] }[] = [];
   let unhandled = 0;
   const onUnhandled = () => void unhandled++;
 
   beforeAll(async () => {
-    ctx = newTestContext();
-    db = await connectDatabase(`${ctx.mongoUrl}?monitorCommands=true`, { ensureIndexes: true });
-    db.conn.getClient().on('commandStarted', (ev) => {
+    // The test checks each answer against openapi.yaml itself, with the exemptions a fuzzer needs.
+    api = await startApi({ monitorCommands: true, defaultTimeoutMs: 1000, checkContract: false });
+    api.db.conn.getClient().on('commandStarted', (ev) => {
       const violations: string[] = [];
       operatorViolations(ev.command, ev.commandName, violations);
       commands.push({ name: ev.commandName, violations });
     });
-    redis = createRedis(ctx.redisUrl, 'command');
-    redis.on('error', () => undefined);
-    queue = new JobQueue(redis, { prefix: ctx.prefix });
-    const app = composeApi({
-      db,
-      queue,
-      registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: false })),
-      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-      defaultTimeoutMs: 1000,
-    });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     process.on('unhandledRejection', onUnhandled);
   });
 
   afterAll(async () => {
     process.off('unhandledRejection', onUnhandled);
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await queue.close();
-    redis.disconnect();
-    await cleanup(ctx, db);
+    await api.close();
   });
 
   it('answers every one with a documented 4xx or 2xx, and keeps operators out of MongoDB', async () => {
-    const created = await fetch(`${baseUrl}/api/v1/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name: 'target',
-        handler: 'http',
-        payload: { url: 'http://x.test' },
-        schedule: { kind: 'cron', expression: '0 9 * * *' },
-      }),
+    const created = await api.request('POST', '/api/v1/jobs', {
+      name: 'target',
+      handler: 'http',
+      payload: { url: 'http://x.test' },
+      schedule: { kind: 'cron', expression: '0 9 * * *' },
     });
-    const existingId = ((await created.json()) as { id: string }).id;
+    const existingId = (created.body as { id: string }).id;
     const seed = Number(process.env.TOCK_FUZZ_SEED ?? Date.now() % 1_000_000);
     const hand = fixed(existingId);
     const genStarted = Date.now();
@@ -329,40 +295,32 @@ describe('fault 12: 10,000 malformed requests', () => {
     const serverErrors: string[] = [];
     const contractErrors: string[] = [];
     const started = Date.now();
-    let next = 0;
     let checkMs = 0;
     let checkedCount = 0;
-    const lane = async () => {
-      while (next < all.length) {
-        const r = all[next++]!;
-        const headers: Record<string, string> = { ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}), ...r.headers };
-        const res = await fetch(`${baseUrl}${r.url}`, { method: r.method, headers, body: r.body });
-        const text = await res.text();
-        const cls = `${Math.floor(res.status / 100)}xx`;
-        byClass[cls] = (byClass[cls] ?? 0) + 1;
-        const describe = () =>
-          `${r.method} ${r.url.slice(0, 200)} ${String(r.body ?? '').slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
-        if (res.status >= 500) serverErrors.push(describe());
-        const type = res.headers.get('content-type');
-        const body: unknown = text && /json/.test(type ?? '') ? JSON.parse(text) : text;
-        checkedCount++;
-        const checkStarted = performance.now();
-        // The path the API received: fetch resolves dot segments (`/jobs/./trigger` is sent as `/jobs/trigger`).
-        const sent = new URL(`${baseUrl}${r.url}`);
-        const sentPath = `${sent.pathname}${sent.search}`;
-        const problems = checkResponse(r.method, sentPath, res.status, type, body).filter(
-          // 404 and 405 can be answered on any path or method (openapi.yaml says so), and the router ignores a trailing slash.
-          (p) =>
-            !(
-              (/no path in openapi.yaml matches/.test(p) && (res.status === 404 || res.status === 405 || sent.pathname.endsWith('/'))) ||
-              (/operation not in openapi.yaml/.test(p) && res.status === 405)
-            ),
-        );
-        checkMs += performance.now() - checkStarted;
-        if (problems.length > 0) contractErrors.push(`${describe()}\n    ${problems.join('\n    ')}`);
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, lane));
+    await forEachLimited(all, CONCURRENCY, async (r) => {
+      const res = await api.request(r.method, r.url, r.body, r.headers);
+      const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
+      const cls = `${Math.floor(res.status / 100)}xx`;
+      byClass[cls] = (byClass[cls] ?? 0) + 1;
+      const describe = () =>
+        `${r.method} ${r.url.slice(0, 200)} ${String(r.body ?? '').slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
+      if (res.status >= 500) serverErrors.push(describe());
+      checkedCount++;
+      const checkStarted = performance.now();
+      // The path the API received: fetch resolves dot segments (`/jobs/./trigger` is sent as `/jobs/trigger`).
+      const sent = new URL(`${api.baseUrl}${r.url}`);
+      const sentPath = `${sent.pathname}${sent.search}`;
+      const problems = checkResponse(r.method, sentPath, res.status, res.headers.get('content-type'), res.body).filter(
+        // 404 and 405 can be answered on any path or method (openapi.yaml says so), and the router ignores a trailing slash.
+        (p) =>
+          !(
+            (/no path in openapi.yaml matches/.test(p) && (res.status === 404 || res.status === 405 || sent.pathname.endsWith('/'))) ||
+            (/operation not in openapi.yaml/.test(p) && res.status === 405)
+          ),
+      );
+      checkMs += performance.now() - checkStarted;
+      if (problems.length > 0) contractErrors.push(`${describe()}\n    ${problems.join('\n    ')}`);
+    });
     const elapsed = Date.now() - started;
     // Let late rejections (if any) surface before counting them.
     await new Promise((r) => setImmediate(r));

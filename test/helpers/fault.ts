@@ -1,5 +1,5 @@
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -11,16 +11,17 @@ import {
   type LocalServer,
 } from '../../src/embedded/local-servers';
 import type { Queue } from 'bullmq';
+import { mapLimited } from '../../src/lib/pool';
 import type { Database } from '../../src/persistence/mongo';
 import type { ExecutionDoc } from '../../src/persistence/models';
-import { startApi, startWorkers, type TockProcess } from './processes';
-
-export { startApi, startWorkers };
-import { cleanup, newTestContext, openDatabase, openQueue, uniqueName, type TestContext } from './services';
+import { http } from './http';
+import { stopAll, type TockProcess } from './processes';
+import { cleanup, newTestContext, openDatabase, openQueue, type TestContext } from './services';
 
 /**
  * Plumbing for the fault suite (test/fault): servers a test may stop and restart on the same port,
- * spawned API and worker processes, an HTTP sink, bounded-concurrency job creation, percentiles.
+ * an HTTP sink, job creation in bulk, percentiles. The spawned API and worker processes are in
+ * processes.ts.
  */
 
 /** Prints one figure on its own line so that a run's figures can be grepped: `FIGURE name: value`. */
@@ -101,30 +102,6 @@ export function tockEnv(urls: { redisUrl: string; mongoUrl: string; prefix: stri
   return { REDIS_URL: urls.redisUrl, MONGODB_URL: urls.mongoUrl, QUEUE_PREFIX: urls.prefix, ...extra };
 }
 
-export async function stopAll(processes: (TockProcess | undefined)[]): Promise<void> {
-  await Promise.all(processes.map((p) => p?.kill('SIGTERM')));
-}
-
-/** Runs `fn` over `items` with at most `limit` calls at a time; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
-
-async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
 /**
  * Creates definitions; returns their ids in order. Uses POST /api/v1/jobs/batch (chunks of 500)
  * when the API has it, else POST /api/v1/jobs with `concurrency` requests at a time.
@@ -132,17 +109,17 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; b
 export async function createJobs(baseUrl: string, bodies: readonly unknown[], concurrency = 16): Promise<string[]> {
   if (bodies.length > 1) {
     const chunks = Array.from({ length: Math.ceil(bodies.length / 500) }, (_, i) => bodies.slice(i * 500, i * 500 + 500));
-    const first = await postJson(`${baseUrl}/api/v1/jobs/batch`, { jobs: chunks[0] });
+    const first = await http(baseUrl, 'POST', '/api/v1/jobs/batch', { jobs: chunks[0] });
     if (first.status !== 404 && first.status !== 405) {
-      const answers = [first, ...(await mapLimit(chunks.slice(1), 2, (jobs) => postJson(`${baseUrl}/api/v1/jobs/batch`, { jobs })))];
+      const answers = [first, ...(await mapLimited(chunks.slice(1), 2, (jobs) => http(baseUrl, 'POST', '/api/v1/jobs/batch', { jobs })))];
       return answers.flatMap((a) => {
         if (a.status !== 201) throw new Error(`POST /api/v1/jobs/batch answered ${a.status}: ${JSON.stringify(a.body).slice(0, 2000)}`);
         return (a.body as { results: { job: { id: string } }[] }).results.map((r) => r.job.id);
       });
     }
   }
-  return mapLimit(bodies, concurrency, async (body) => {
-    const res = await postJson(`${baseUrl}/api/v1/jobs`, body);
+  return mapLimited(bodies, concurrency, async (body) => {
+    const res = await http(baseUrl, 'POST', '/api/v1/jobs', body);
     if (res.status !== 201) throw new Error(`POST /api/v1/jobs answered ${res.status}: ${JSON.stringify(res.body)}`);
     return (res.body as { id: string }).id;
   });
@@ -193,13 +170,13 @@ export interface SinkHit {
 export interface Sink {
   url: string;
   hits: SinkHit[];
-  server: http.Server;
+  server: Server;
   close(): Promise<void>;
 }
 
-export async function startSink(respond?: (req: http.IncomingMessage, res: http.ServerResponse, hit: SinkHit) => void): Promise<Sink> {
+export async function startSink(respond?: (req: IncomingMessage, res: ServerResponse, hit: SinkHit) => void): Promise<Sink> {
   const hits: SinkHit[] = [];
-  const server = http.createServer((req, res) => {
+  const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -222,11 +199,6 @@ export async function startSink(respond?: (req: http.IncomingMessage, res: http.
         server.close(() => resolve());
       }),
   };
-}
-
-/** A fresh queue prefix and database name for a fault test (the prefix names the test in Redis). */
-export function faultNames(test: string): { prefix: string; dbName: string } {
-  return { prefix: uniqueName(`f${test}`), dbName: uniqueName(`fault${test}`) };
 }
 
 export interface FaultContext {

@@ -43,7 +43,7 @@ export interface Cluster {
 }
 
 /** Spawns the API alone and waits until it is ready; returns it with its base URL. */
-export async function startApi(env: Record<string, string>): Promise<{ api: TockProcess; baseUrl: string }> {
+export async function spawnApi(env: Record<string, string>): Promise<{ api: TockProcess; baseUrl: string }> {
   const port = await freePort();
   const api = spawnTock('api', 'api', { ...env, PORT: String(port), HOST: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -59,7 +59,7 @@ export async function startApi(env: Record<string, string>): Promise<{ api: Tock
 }
 
 /** Spawns worker processes named `${prefix}1..n` (their WORKER_ID) and waits until each has started. */
-export async function startWorkers(env: Record<string, string>, n: number, prefix = 'w'): Promise<TockProcess[]> {
+export async function spawnWorkers(env: Record<string, string>, n: number, prefix = 'w'): Promise<TockProcess[]> {
   const ws = Array.from({ length: n }, (_, i) => spawnTock('worker', `${prefix}${i + 1}`, { ...env, WORKER_ID: `${prefix}${i + 1}` }));
   await waitFor(
     'workers to start',
@@ -75,24 +75,11 @@ export async function startWorkers(env: Record<string, string>, n: number, prefi
 
 /** The API and `workers` worker processes against the given services. */
 export async function startCluster(env: Record<string, string>, workers = 3): Promise<Cluster> {
-  const [{ api, baseUrl }, ws] = await Promise.all([startApi(env), startWorkers(env, workers)]);
-  return {
-    baseUrl,
-    api,
-    workers: ws,
-    async stop() {
-      await Promise.all([api, ...ws].map((p) => p.kill('SIGTERM')));
-    },
-  };
+  const [{ api, baseUrl }, ws] = await Promise.all([spawnApi(env), spawnWorkers(env, workers)]);
+  return { baseUrl, api, workers: ws, stop: () => stopAll([api, ...ws]) };
 }
 
-export async function http<T = any>(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
-  const res = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+/** SIGTERM to each process (those that are gone already are passed over); resolves when all have exited. */
+export async function stopAll(processes: (TockProcess | undefined)[]): Promise<void> {
+  await Promise.all(processes.map((p) => p?.kill('SIGTERM')));
 }

@@ -1,17 +1,9 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { composeApi } from '../../src/bin/container';
 import { createPostgresDatabase, dropPostgresDatabase, startFerretDb, type LocalServer } from '../../src/embedded/local-servers';
-import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
-import { createLogger } from '../../src/observability/logger';
-import { connectDatabase, type Database } from '../../src/persistence/mongo';
-import { JobQueue } from '../../src/queue/job-queue';
-import { createRedis } from '../../src/queue/redis';
+import { startApi, type ApiHarness } from '../helpers/api-harness';
 import { checkResponse } from '../helpers/contract';
-import { cleanup, newTestContext, type TestContext } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -24,62 +16,25 @@ describe('when MongoDB is unreachable', () => {
   const pgName = `tock_outage_${process.pid}_${Date.now()}`;
   let postgresUrl: string | undefined;
   let ferret: LocalServer;
-  let db: Database;
-  let ctx: TestContext;
-  let queue: JobQueue;
-  let redis: ReturnType<typeof createRedis>;
-  let server: Server;
-  let baseUrl: string;
+  let api: ApiHarness;
 
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const started = performance.now();
-    const res = await fetch(`${baseUrl}${url}`, {
-      method,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
+    const res = await api.request<{ id?: string; type?: string }>(method, url, body, headers);
     const ms = performance.now() - started;
-    const type = res.headers.get('content-type');
-    const parsed: unknown = text && /json/.test(type ?? '') ? JSON.parse(text) : text;
-    return {
-      status: res.status,
-      headers: res.headers,
-      body: parsed as { id?: string; type?: string },
-      ms,
-      contract: checkResponse(method, url, res.status, type, parsed),
-    };
+    return { ...res, ms, contract: checkResponse(method, url, res.status, res.headers.get('content-type'), res.body) };
   };
 
   beforeAll(async () => {
-    ctx = newTestContext();
     postgresUrl = (await createPostgresDatabase(pgName)) ?? undefined;
     ferret = await startFerretDb({ dir: path.join(dir, 'ferretdb'), postgresUrl });
-    db = await connectDatabase(ferret.url, { ensureIndexes: true });
-    redis = createRedis(ctx.redisUrl, 'command');
-    redis.on('error', () => undefined);
-    queue = new JobQueue(redis, { prefix: ctx.prefix });
-    const app = composeApi({
-      db,
-      queue,
-      registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: false })),
-      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-      defaultTimeoutMs: 1000,
-    });
-    server = await new Promise((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // The contract is asserted where the test says so, outside the timed request.
+    api = await startApi({ mongoUrl: ferret.url, defaultTimeoutMs: 1000, checkContract: false });
   }, 60_000);
 
   afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
-    await db?.close().catch(() => undefined);
+    await api?.close();
     await ferret?.stop();
-    await queue?.close();
-    redis?.disconnect();
-    await cleanup(ctx);
     if (postgresUrl) await dropPostgresDatabase(pgName);
   });
 
@@ -146,7 +101,7 @@ describe('when MongoDB is unreachable', () => {
     expect(again.status).toBe(201);
     expect((await call('GET', `/api/v1/jobs/${id}`)).status).toBe(200);
     // Nothing was created or deleted while it was down (the batch and the first POST left nothing behind).
-    expect(await db.models.Job.countDocuments()).toBe(2);
+    expect(await api.db.models.Job.countDocuments()).toBe(2);
   });
 
   const far = (name: string) => ({
@@ -158,10 +113,10 @@ describe('when MongoDB is unreachable', () => {
     ['a batch', '/api/v1/jobs/batch', () => ({ jobs: [far('lost-1'), far('lost-2'), far('lost-3')] }), 3],
     ['a single create', '/api/v1/jobs', () => far('lost-single'), 1],
   ])('removes the jobs %s registered ahead of its insert when the insert fails', async (_what, url, body, count) => {
-    const delayedIds = async () => new Set((await queue.queue.getDelayed()).map((j) => j.id!));
+    const delayedIds = async () => new Set((await api.queue.queue.getDelayed()).map((j) => j.id!));
     const before = await delayedIds();
     // The insert (insertMany for a batch, insertOne for a single create) is held until MongoDB is down, then sent for real.
-    const collection = db.models.Job.collection;
+    const collection = api.db.models.Job.collection;
     const method = count === 1 ? 'insertOne' : 'insertMany';
     const insert = (collection[method] as (...args: unknown[]) => Promise<unknown>).bind(collection);
     let entered!: () => void;
@@ -189,6 +144,6 @@ describe('when MongoDB is unreachable', () => {
     }
     ferret = await startFerretDb({ port: ferret.port, dir: path.join(dir, 'ferretdb'), postgresUrl });
     await waitFor('the API to read again', async () => (await call('GET', '/api/v1/jobs')).status === 200, { timeoutMs: 30_000 });
-    expect(await db.models.Job.countDocuments({ name: /^lost-/ })).toBe(0);
+    expect(await api.db.models.Job.countDocuments({ name: /^lost-/ })).toBe(0);
   });
 });

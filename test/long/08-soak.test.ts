@@ -1,18 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ExecutionDoc } from '../../src/persistence/models';
-import {
-  createJobs,
-  executionRecords,
-  figure,
-  groupBy,
-  percentile,
-  startApi,
-  startWorkers,
-  tockEnv,
-  useFaultContext,
-} from '../helpers/fault';
-import type { TockProcess } from '../helpers/processes';
+import { createJobs, executionRecords, figure, groupBy, percentile, tockEnv, useFaultContext } from '../helpers/fault';
+import { spawnApi, spawnWorkers, type TockProcess } from '../helpers/processes';
 
 /**
  * Fault 8 (soak): 100 interval jobs every 2 s and 50 cron jobs every second for 5 minutes
@@ -39,9 +29,9 @@ it(`runs every occurrence exactly once through rolling restarts (${DURATION_MS /
     { redisUrl: ctx.redisUrl, mongoUrl: ctx.mongoUrl, prefix: ctx.prefix },
     { WORKER_CONCURRENCY: '50', WORKER_LOCK_DURATION_MS: '5000', WORKER_STALLED_INTERVAL_MS: '2000' },
   );
-  const first = await startApi(env);
+  const first = await spawnApi(env);
   let api = first.api;
-  let workers = await startWorkers(env, WORKERS, 'g0-');
+  let workers = await spawnWorkers(env, WORKERS, 'g0-');
   procs.push(api, ...workers);
   const intervalIds = await createJobs(
     first.baseUrl,
@@ -58,7 +48,7 @@ it(`runs every occurrence exactly once through rolling restarts (${DURATION_MS /
     if (Date.now() - started >= DURATION_MS) break;
     const next: TockProcess[] = [];
     for (let i = 0; i < workers.length; i++) {
-      const [fresh] = await startWorkers(env, 1, `g${generation}-${i}-`);
+      const [fresh] = await spawnWorkers(env, 1, `g${generation}-${i}-`);
       procs.push(fresh!);
       await workers[i]!.kill('SIGTERM');
       next.push(fresh!);
@@ -66,7 +56,7 @@ it(`runs every occurrence exactly once through rolling restarts (${DURATION_MS /
     }
     workers = next;
     await api.kill('SIGTERM');
-    ({ api } = await startApi(env));
+    ({ api } = await spawnApi(env));
     procs.push(api);
     restarts++;
   }

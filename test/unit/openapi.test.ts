@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { OPENAPI_PATH } from '../../src/api/app';
 import { problem } from '../../src/api/middleware/problem';
-import { buildOpenApiDocument, renderOpenApiYaml, type OpenApiDocument } from '../../src/api/openapi';
+import { buildOpenApiDocument, renderOpenApiYaml, type OpenApiDocument } from '../../src/api/openapi/document';
 import { deadLetterRoutes } from '../../src/api/routes/dead-letter';
 import { executionRoutes } from '../../src/api/routes/executions';
 import { healthRoutes } from '../../src/api/routes/health';
