@@ -149,6 +149,19 @@ function rowsOf(
     },
     { label: '  one-time runs: reads per execution', unit: 'reads', fig: once.readsPerExecution, bar: 'report', digits: 2 },
     { label: 'POST /jobs at 300/s, p99', unit: 'ms', fig: create.createP99, bar: '<= 20 ms', digits: 1, pass: le(create.createP99, 20) },
+    { label: '  the same with a scoped key (rate limit, quota), p99', unit: 'ms', fig: create.createP99Scoped, bar: 'report', digits: 1 },
+    { label: '  API CPU per create, admin key', unit: 'µs', fig: create.createCpuAdmin, bar: 'report', digits: 0 },
+    {
+      label: '  API CPU per create, scoped key',
+      unit: 'µs',
+      fig: create.createCpuScoped,
+      bar: '<= 1.1 x admin key',
+      digits: 0,
+      pass:
+        create.createCpuScoped.median !== null && create.createCpuAdmin.median !== null
+          ? create.createCpuScoped.median <= 1.1 * create.createCpuAdmin.median
+          : undefined,
+    },
     {
       label: '  store alone: insertOne of a definition at 300/s, p99',
       unit: 'ms',
@@ -286,6 +299,9 @@ function resultsOf(
     storeCommandsPer1kExecutions: m(tock.commandsPer1k, 2),
     storeReadsPerExecution: m(tock.readsPerExecution, 4),
     createP99Ms: m(create.createP99, 1),
+    createScopedKeyP99Ms: m(create.createP99Scoped, 1),
+    createCpuAdminKeyUs: m(create.createCpuAdmin, 0),
+    createCpuScopedKeyUs: m(create.createCpuScoped, 0),
     createErrors: create.createErrors.values.reduce<number>((a, b) => a + (b ?? 0), 0),
     bulkCreateDefsPerSec: m(create.bulk, 0),
     latenessP99Ms: m(timing.latenessP99!, 1),

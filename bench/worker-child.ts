@@ -90,6 +90,7 @@ async function start(): Promise<void> {
     const { HandlerRegistry, builtinHandlers } = await fromDist<typeof import('../src/handlers/registry')>('handlers/registry.js');
     const { createLogger } = await fromDist<typeof import('../src/observability/logger')>('observability/logger.js');
     const { startWorker } = await fromDist<typeof import('../src/bin/container')>('bin/container.js');
+    const { Sealer, sealingKey } = await fromDist<typeof import('../src/lib/sealing')>('lib/sealing.js');
     const cfg = loadConfig({
       REDIS_URL: redisUrl,
       MONGODB_URL: process.env.MONGODB_URL,
@@ -98,12 +99,14 @@ async function start(): Promise<void> {
       LOG_LEVEL: 'warn',
       WORKER_ID: 'bench-worker',
       NODE_ENV: 'production',
+      TOCK_ENCRYPTION_KEY: process.env.TOCK_ENCRYPTION_KEY,
     });
     const db = await openMonitoredDatabase(cfg.MONGODB_URL!);
     runtime = await startWorker(cfg, {
       redisUrl,
       db,
       registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS })),
+      sealer: new Sealer(sealingKey(cfg.TOCK_ENCRYPTION_KEY!)),
       logger: createLogger('warn'),
     });
     worker = runtime.worker as unknown as Worker;

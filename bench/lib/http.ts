@@ -30,15 +30,28 @@ export interface Reply {
   ms: number;
 }
 
+/**
+ * The key the benchmark's requests carry: the admin key its API is started with (BENCH_ADMIN_KEY),
+ * unless a phase passes another.
+ */
+export const BENCH_ADMIN_KEY = 'tock_bench_admin_key_0123456789abcdef';
+
 /** One HTTP request on a keep-alive connection; status 0 means a network error. */
-export async function request(baseUrl: string, method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Reply> {
+export async function request(
+  baseUrl: string,
+  method: Dispatcher.HttpMethod,
+  path: string,
+  body?: unknown,
+  key = BENCH_ADMIN_KEY,
+): Promise<Reply> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const t0 = performance.now();
+  const auth = { authorization: `Bearer ${key}` };
   try {
     const res = await poolFor(baseUrl).request({
       path,
       method,
-      headers: payload === undefined ? undefined : { 'content-type': 'application/json' },
+      headers: payload === undefined ? auth : { ...auth, 'content-type': 'application/json' },
       body: payload,
     });
     const text = await res.body.text();

@@ -3,6 +3,17 @@ import path from 'node:path';
 import { freePort } from '../../src/embedded/local-servers';
 import { withTimeout } from '../../src/lib/with-timeout';
 import { onCleanup, trackChild } from './cleanup';
+import { BENCH_ADMIN_KEY } from './http';
+
+/** The keys a production-mode Tock needs (the benchmark's own; nothing real is sealed with them). */
+export const BENCH_SECRETS = {
+  TOCK_ADMIN_KEY: BENCH_ADMIN_KEY,
+  TOCK_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+  // The keys it makes through the API must not be held back by their limits, only pay for them.
+  RATE_LIMIT_PER_MINUTE: '10000000',
+  QUOTA_JOBS_PER_KEY: '10000000',
+  QUOTA_TRIGGERS_PER_MINUTE: '10000000',
+};
 import { sleep } from './stats';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -69,7 +80,7 @@ export class BenchWorker {
       [...profileArgs('worker'), '--require', 'tsx/cjs', path.join(__dirname, '..', 'worker-child.ts')],
       {
         cwd: ROOT,
-        env: { ...process.env, ...env, BENCH_MODE: mode, WORKER_CONCURRENCY: '50', LOG_LEVEL: 'warn' },
+        env: { ...process.env, ...BENCH_SECRETS, ...env, BENCH_MODE: mode, WORKER_CONCURRENCY: '50', LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       },
     );
@@ -128,7 +139,7 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
   const port = await freePort();
   const child = spawn(process.execPath, [...profileArgs('api'), path.join(ROOT, 'dist/bin/api.js')], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { ...process.env, ...BENCH_SECRETS, NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   trackChild(child);

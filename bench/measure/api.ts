@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import { buildExecutionQuery, EXECUTION_SORT, toExecutionDoc } from '../../src/persistence/execution-repository';
 import { buildListQuery } from '../../src/persistence/job-repository';
 import { figure, type BenchContext, type Figure } from '../lib/context';
+import { cpuPerOp, cpuSnapshot } from '../lib/cpu';
 import { paced, request, sample } from '../lib/http';
 import { percentile, sleep } from '../lib/stats';
 import { createMany, noopJob, redisUsedMemory, type TockCluster } from '../lib/tock';
@@ -12,6 +13,11 @@ const farFuture = () => new Date(Date.now() + 7 * 86_400_000);
 export interface CreateFigures {
   redisBytesPerPending: Figure;
   createP99: Figure;
+  /** The same hold with a key made through the API (rate-limited, with a quota) instead of the admin key. */
+  createP99Scoped: Figure;
+  /** The API's CPU per create in each hold: admin key, and scoped key. */
+  createCpuAdmin: Figure;
+  createCpuScoped: Figure;
   /** The store alone: insertOne of a definition at 300/s into the same collection right after each hold. */
   holdStoreP99: Figure;
   createErrors: Figure;
@@ -30,6 +36,9 @@ export async function measureCreateRep(
   bytes: number;
   streamBytes: number;
   p99: number | null;
+  p99Scoped: number | null;
+  cpuAdmin: number | null;
+  cpuScoped: number | null;
   holdStoreP99: number | null;
   errors: number;
   maxRate: number | null;
@@ -55,14 +64,32 @@ export async function measureCreateRep(
   const bytes = (after - before) / o.pendingDefs - stream;
   ctx.log(`  Redis: ${Math.round(bytes)} bytes per pending one-time definition (+ ${Math.round(stream)} in the capped event stream)`);
 
-  const create = async (i: number) => {
-    const r = await request(c.api.baseUrl, 'POST', '/api/v1/jobs', noopJob(`create-${i}`, farFuture()));
+  const createWith = (key?: string) => async (i: number) => {
+    const r = await request(c.api.baseUrl, 'POST', '/api/v1/jobs', noopJob(`create-${i}`, farFuture()), key);
     return { ok: r.status === 201, ms: r.ms, error: r.status === 201 ? undefined : `HTTP ${r.status} ${JSON.stringify(r.body)}` };
+  };
+  const create = createWith();
+  const apiRole = [{ name: 'api', pids: [c.api.child.pid!] }];
+  /** A hold at 300/s, and the API process's CPU per request during it (µs). */
+  const holdWith = async (send: typeof create) => {
+    const before = cpuSnapshot(apiRole);
+    const r = await paced(300, o.holdMs, send, 1000);
+    return { r, cpu: cpuPerOp(before, cpuSnapshot(apiRole), r.sent)?.api ?? null };
   };
   // Warm-up, not measured: keep-alive connections and the JIT for the single-create path (2 s left
   // the first seconds of the hold at p99 50-90 ms while the API process still compiled it).
   await paced(300, 5000, create, 1000);
-  const hold = await paced(300, o.holdMs, create, 1000);
+  const { r: hold, cpu: cpuAdmin } = await holdWith(create);
+  // Authentication cannot be turned off; the admin key costs one hash, a key made through the API
+  // adds its cached lookup, the rate limit and the quota (a Redis call each).
+  const made = await request(c.api.baseUrl, 'POST', '/api/v1/keys', { name: 'bench', scopes: ['jobs:write'] });
+  const scopedKey = (made.body as { key: string }).key;
+  await paced(300, 2000, createWith(scopedKey), 1000);
+  const { r: scoped, cpu: cpuScoped } = await holdWith(createWith(scopedKey));
+  ctx.log(
+    `  with a scoped key: p99 ${scoped.p99?.toFixed(1)} ms, ${scoped.errors} errors; API CPU per create ${cpuScoped} µs ` +
+      `against ${cpuAdmin} µs with the admin key`,
+  );
   ctx.log(
     `  POST /jobs at 300/s for ${o.holdMs / 1000} s: p50 ${hold.p50?.toFixed(1)} ms, p99 ${hold.p99?.toFixed(1)} ms, ` +
       `${hold.errors} errors${hold.firstError ? ` (the first: ${hold.firstError.slice(0, 200)})` : ''}${hold.skipped ? `, ${hold.skipped} not sent` : ''}`,
@@ -122,6 +149,9 @@ export async function measureCreateRep(
     holdStoreP99,
     errors: hold.errors,
     maxRate,
+    p99Scoped: scoped.p99,
+    cpuAdmin,
+    cpuScoped,
     bulk,
     bulkStore,
     bulkNote,
@@ -135,6 +165,9 @@ export function createFigures(reps: Awaited<ReturnType<typeof measureCreateRep>>
       { eventStreamBytesPerDefinition: reps.map((r) => r.streamBytes), note: 'the event stream is capped at 10,000 entries' },
     ),
     createP99: figure(reps.map((r) => r.p99)),
+    createP99Scoped: figure(reps.map((r) => r.p99Scoped)),
+    createCpuAdmin: figure(reps.map((r) => r.cpuAdmin)),
+    createCpuScoped: figure(reps.map((r) => r.cpuScoped)),
     holdStoreP99: figure(reps.map((r) => r.holdStoreP99)),
     createErrors: figure(reps.map((r) => r.errors)),
     createMaxRate: figure(reps.map((r) => r.maxRate)),

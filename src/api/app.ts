@@ -157,7 +157,8 @@ function boardGuard() {
   const forms = noFormPosts();
   return async (ctx: Context, next: Next) => {
     if (ctx.path !== BOARD_PATH && !ctx.path.startsWith(`${BOARD_PATH}/`)) return next();
-    if (!(ctx.state as { actor?: unknown }).actor && ctx.method === 'GET' && ctx.accepts('html', 'json') === 'html') {
+    const page = !ctx.path.startsWith(`${BOARD_PATH}/api/`) && ctx.get('Accept').includes('text/html');
+    if (!(ctx.state as { actor?: unknown }).actor && ctx.method === 'GET' && page) {
       ctx.redirect(`/login?next=${encodeURIComponent(ctx.originalUrl)}`);
       return;
     }

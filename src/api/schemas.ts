@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SCOPES } from '../domain/access';
+import { AUDIT_ACTIONS } from '../domain/audit';
 import { EXECUTION_STATUSES, JOB_STATUSES, TRIGGERS } from '../domain/job-definition';
 import { RetryPolicySchema } from '../domain/retry';
 import { SCHEDULE_KINDS, ScheduleSchema } from '../domain/schedule';
@@ -299,23 +300,31 @@ export const PROBLEM_CODES = [
   'too-large',
   'unsupported-media-type',
   'idempotency-key-reused',
+  'unauthorized',
+  'forbidden',
+  'too-many-requests',
+  'misdirected-request',
   'internal',
   'unavailable',
 ] as const;
 export type ProblemCode = (typeof PROBLEM_CODES)[number];
 
-export const PROBLEM_STATUSES = [400, 404, 405, 409, 412, 413, 415, 422, 500, 503] as const;
+export const PROBLEM_STATUSES = [400, 401, 403, 404, 405, 409, 412, 413, 415, 421, 422, 429, 500, 503] as const;
 
 /** The reason phrases of PROBLEM_STATUSES, as problem.ts writes them into `title` ('Error' for any other status). */
 export const PROBLEM_TITLES = [
   'Bad Request',
+  'Unauthorized',
+  'Forbidden',
   'Not Found',
   'Method Not Allowed',
   'Conflict',
   'Precondition Failed',
   'Payload Too Large',
   'Unsupported Media Type',
+  'Misdirected Request',
   'Unprocessable Content',
+  'Too Many Requests',
   'Internal Server Error',
   'Service Unavailable',
   'Error',
@@ -430,9 +439,13 @@ const jobFields = {
   id: ObjectId,
   name: z.string().min(1).max(200),
   handler: HandlerName,
-  payload: z
-    .record(z.string(), z.unknown())
-    .meta({ description: "The payload as sent (handler defaults are not filled in); matches the handler's payload schema." }),
+  payload: z.record(z.string(), z.unknown()).meta({
+    description:
+      "The payload as sent (handler defaults are not filled in), its secret fields (`secretFields`) shown as `[redacted]`; matches the handler's payload schema.",
+  }),
+  secretFields: z.array(z.string()).meta({
+    description: "The payload's secret fields, as dotted paths: the handler's own (every header of an http job) and those the job names.",
+  }),
   schedule: ScheduleSchema,
   retry: RetryPolicySchema,
   timeoutMs: z.number().int().min(1).max(3_600_000).meta({ description: 'Per-attempt timeout in milliseconds.' }),
@@ -455,10 +468,33 @@ const jobFields = {
     .int()
     .min(1)
     .meta({ description: 'Incremented by every change through the API; the `ETag` is this number in quotes.' }),
+  ownerKeyId: z
+    .string()
+    .nullable()
+    .meta({ description: 'The API key that created the job (its quota counts it); null for TOCK_ADMIN_KEY.' }),
 };
+
+const SigningSecret = z
+  .string()
+  .regex(/^whsec_/)
+  .meta({
+    description:
+      "The job's webhook signing secret (Standard Webhooks): shown here once, never again. Requests to its webhooks and " +
+      'notifications carry `webhook-id`, `webhook-timestamp` and `webhook-signature` signed with it.',
+    examples: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
+  });
 
 /** The Job resource (serializers.ts jobResource). */
 export const Job = z.strictObject(jobFields).meta({ id: 'Job', description: 'A job definition with its run state.' });
+
+/** The answer to a create: the job, and its signing secret (the one time it is shown). */
+export const CreatedJob = z
+  .strictObject({ ...jobFields, signingSecret: SigningSecret })
+  .meta({ id: 'CreatedJob', description: 'A job just created (all the fields of `Job`), with its webhook signing secret.' });
+
+export const SigningSecretRotated = z
+  .strictObject({ jobId: ObjectId, version: z.number().int().min(1), signingSecret: SigningSecret })
+  .meta({ id: 'SigningSecretRotated', description: 'The new signing secret; the previous one signs beside it for 24 hours.' });
 
 export const JobWithExecutions = z
   .strictObject({
@@ -504,7 +540,7 @@ export const CreateJobsResult = z
     results: z
       .array(
         z.xor([
-          z.strictObject({ index: ResultIndex, status: z.literal(201), job: Job }).meta({ title: 'created' }),
+          z.strictObject({ index: ResultIndex, status: z.literal(201), job: CreatedJob }).meta({ title: 'created' }),
           z.strictObject({ index: ResultIndex, status: z.literal([400, 500, 503]), problem: Problem }).meta({ title: 'not created' }),
         ]),
       )
@@ -602,3 +638,50 @@ export const AuditListQuery = z.strictObject({
 export const SessionRequest = z
   .strictObject({ apiKey: z.string().min(1).max(300).meta({ description: 'The API key to sign in with.' }) })
   .meta({ id: 'SessionRequest' });
+
+export const ApiKey = z
+  .strictObject({
+    id: z.string().meta({ examples: ['1af6341bf504'] }),
+    name: z.string(),
+    scopes: z.array(ScopeName),
+    createdAt: Timestamp,
+    lastUsedAt: Timestamp.nullable().meta({ description: 'When the key was last used (written at most every 30 s per key).' }),
+    revokedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'ApiKey', description: 'An API key, without the key (it is stored hashed).' });
+
+export const CreatedKey = z
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(ScopeName),
+    createdAt: Timestamp,
+    lastUsedAt: Timestamp.nullable(),
+    revokedAt: Timestamp.nullable(),
+    key: z.string().meta({
+      description: 'The key, `tock_<id>_<secret>`: send it as `Authorization: Bearer <key>`. Shown once; only its hash is stored.',
+      examples: ['tock_1af6341bf504_bD3xV0oZr3oKQ2mYw5b1cN8d7Ehx0ZQk'],
+    }),
+  })
+  .meta({ id: 'CreatedKey', description: 'A new API key, with the key itself: the one time it is shown.' });
+
+export const KeyList = page(ApiKey, 'KeyList');
+
+export const AuditEntry = z
+  .strictObject({
+    id: z.string(),
+    at: Timestamp,
+    keyId: z.string().meta({ description: 'The key that made the change (`admin` for TOCK_ADMIN_KEY).' }),
+    keyName: z.string(),
+    action: z.enum(AUDIT_ACTIONS),
+    jobId: ObjectId.nullable(),
+    version: z.number().int().nullable().meta({ description: "The job's version after the change (before it, for a delete)." }),
+    target: z.string().nullable().meta({ description: "What else the change was about: a run, a dead-letter entry or a key's id." }),
+  })
+  .meta({ id: 'AuditEntry', description: 'One change made through the API.' });
+
+export const AuditList = page(AuditEntry, 'AuditList');
+
+export const SessionInfo = z
+  .strictObject({ keyId: z.string(), name: z.string(), scopes: z.array(ScopeName) })
+  .meta({ id: 'SessionInfo', description: 'The key a request is made with.' });

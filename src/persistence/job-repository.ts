@@ -213,6 +213,20 @@ export class JobRepository {
     });
   }
 
+  /** Replaces the signing secrets of the definition at `version` (not a new version); null when it moved on. */
+  setSigningSecrets(id: string, version: number, signingSecrets: JobDefinition['signingSecrets']): Promise<JobDefinition | null> {
+    const oid = toObjectId(id);
+    if (!oid) return Promise.resolve(null);
+    return store(async () => {
+      const doc = await this.models.Job.findOneAndUpdate(
+        { _id: oid, version },
+        { $set: { signingSecrets } },
+        { returnDocument: 'after', lean: true },
+      );
+      return doc ? toJobDefinition(doc as JobDoc) : null;
+    });
+  }
+
   /** Puts back a previous state (used to undo a write whose queue side failed). */
   restore(previous: JobDefinition): Promise<void> {
     const { id, createdAt: _c, updatedAt: _u, ...rest } = previous;

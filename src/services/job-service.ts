@@ -153,10 +153,7 @@ export class JobService {
       await this.deps.jobs.restore(cur).catch((e: unknown) => this.deps.logger.error({ err: e, jobId: cur.id }, 'could not undo update'));
       throw err;
     }
-    this.deps.definitions?.invalidate(cur.id);
-    await this.deps.queue
-      .invalidate(cur.id)
-      .catch((err: unknown) => this.deps.logger.warn({ err, jobId: cur.id }, 'invalidation not published'));
+    await this.invalidate(cur.id);
     return next;
   }
 
@@ -238,8 +235,7 @@ export class JobService {
         ? new PreconditionFailedError(`Job ${id} was modified concurrently`)
         : new ConflictError(`Job ${id} was modified concurrently; retry the request`);
     }
-    this.deps.definitions?.invalidate(id);
-    await this.deps.queue.invalidate(id).catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'invalidation not published'));
+    await this.invalidate(id);
     // Its attempts in flight stop too (a deleted job must not hold worker slots).
     await this.deps.queue
       .cancelRuns(id, 'deleted')
@@ -262,7 +258,17 @@ export class JobService {
       .slice(0, 1)
       .map((s) => ({ ...s, expiresAt: s.expiresAt ?? new Date(now + SIGNING_OVERLAP_MS) }));
     const signingSecrets = [{ sealed: this.deps.sealer.seal(signingSecret), createdAt: new Date(now), expiresAt: null }, ...kept];
-    return { job: await this.transition(cur, { signingSecrets }, ifMatch), signingSecret };
+    // Not a new version: the schedule and the runs queued for it stay as they are; workers re-read it.
+    const job = await this.deps.jobs.setSigningSecrets(cur.id, cur.version, signingSecrets);
+    if (!job) throw new ConflictError(`Job ${cur.id} was modified concurrently; retry the request`);
+    await this.invalidate(cur.id);
+    return { job, signingSecret };
+  }
+
+  /** Tells the workers (and this process's cache) that the definition changed. */
+  private async invalidate(id: string): Promise<void> {
+    this.deps.definitions?.invalidate(id);
+    await this.deps.queue.invalidate(id).catch((err: unknown) => this.deps.logger.warn({ err, jobId: id }, 'invalidation not published'));
   }
 
   /**

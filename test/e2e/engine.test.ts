@@ -5,6 +5,7 @@ import { http } from '../helpers/http';
 import { useCluster } from '../helpers/e2e';
 import { deleteRedisKeys } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
+import { ADMIN } from '../helpers/keys';
 
 /** The API and 3 worker processes, spawned for real, against the test Redis and FerretDB. */
 describe('engine end to end (API + 3 workers as processes)', () => {
@@ -34,7 +35,7 @@ describe('engine end to end (API + 3 workers as processes)', () => {
   });
 
   it("keeps idle keep-alive connections for 65 s, beyond a load balancer's 60 s, and says so", async () => {
-    const res = await fetch(`${e.cluster.baseUrl}/api/v1/jobs?limit=1`);
+    const res = await fetch(`${e.cluster.baseUrl}/api/v1/jobs?limit=1`, { headers: ADMIN });
     expect(res.status).toBe(200);
     expect(res.headers.get('keep-alive')).toBe('timeout=65');
   });

@@ -10,6 +10,7 @@ import {
 } from '../helpers/fault';
 import { spawnApi, spawnWorkers, stopAll } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
+import { ADMIN } from '../helpers/keys';
 
 /**
  * Fault 5: Redis stops for 20 s under load and comes back empty (it keeps nothing on disk).
@@ -46,14 +47,14 @@ async function call(baseUrl: string, kind: Call['kind'], calls: Call[]): Promise
     kind === 'create'
       ? {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { ...ADMIN, 'content-type': 'application/json' },
           body: JSON.stringify({
             name: 'load',
             handler: 'noop',
             schedule: { kind: 'once', runAt: new Date(started + 1000 + Math.random() * 2000).toISOString() },
           }),
         }
-      : {};
+      : { headers: ADMIN };
   const path = kind === 'create' ? '/api/v1/jobs' : kind === 'list' ? '/api/v1/jobs?limit=5' : '/health/ready';
   const res = await fetch(`${baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
   const body = (await res.json()) as { id?: string };

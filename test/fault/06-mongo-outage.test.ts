@@ -13,6 +13,7 @@ import {
 import { spawnApi, spawnWorkers, stopAll, type TockProcess } from '../helpers/processes';
 import { cleanup, openQueue, testUrls, uniqueName } from '../helpers/services';
 import { waitFor } from '../helpers/wait-for';
+import { ADMIN } from '../helpers/keys';
 
 /**
  * Fault 6: the MongoDB-compatible server is stopped for 30 s while 20 interval jobs (every second)
@@ -116,7 +117,7 @@ describe('fault 6: MongoDB stopped for 30 s under load', () => {
       const started = Date.now();
       const res = await fetch(`${baseUrl}${path}`, {
         method,
-        headers: body ? { 'content-type': 'application/json' } : {},
+        headers: body ? { ...ADMIN, 'content-type': 'application/json' } : ADMIN,
         body: body ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(15_000),
       }).catch(() => ({ status: 0, text: async () => '' }));
@@ -147,10 +148,14 @@ describe('fault 6: MongoDB stopped for 30 s under load', () => {
     await ferret.start();
     const restartedAt = Date.now();
     // Let it run a while on the recovered server, then stop the workers gracefully (they flush).
-    await waitFor('the API to answer reads again', async () => (await fetch(`${baseUrl}/api/v1/jobs?limit=1`)).status === 200, {
-      timeoutMs: 20_000,
-      intervalMs: 250,
-    });
+    await waitFor(
+      'the API to answer reads again',
+      async () => (await fetch(`${baseUrl}/api/v1/jobs?limit=1`, { headers: ADMIN })).status === 200,
+      {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+      },
+    );
     const apiBackMs = Date.now() - restartedAt;
     await waitFor('the cache-miss job to be delivered', () => sink.hits.some((h) => h.path === '/miss'), {
       timeoutMs: 30_000,

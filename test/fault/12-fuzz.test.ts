@@ -287,11 +287,31 @@ describe('fault 12: 10,000 malformed requests', () => {
     const seed = Number(process.env.TOCK_FUZZ_SEED ?? Date.now() % 1_000_000);
     const hand = fixed(existingId);
     const genStarted = Date.now();
-    const generated = fc.sample(requests(existingId), { numRuns: TOTAL - hand.length, seed });
+    const reader = (await api.request('POST', '/api/v1/keys', { name: 'fuzz-reader', scopes: ['jobs:read'] })).body.key as string;
+    // Most requests carry the admin key; the rest none, a read-only key, or credentials that are not a key.
+    const credentials = fc.oneof(
+      { weight: 14, arbitrary: fc.constant<Record<string, string>>({}) },
+      { weight: 2, arbitrary: fc.constant({ authorization: '' }) },
+      { weight: 2, arbitrary: fc.constant({ authorization: `Bearer ${reader}` }) },
+      {
+        weight: 2,
+        arbitrary: fc
+          .oneof(
+            fc.string({ maxLength: 60 }),
+            fc.constantFrom('Bearer', 'Bearer tock_', `Bearer ${reader}x`, 'Basic Og==', 'Basic !!!', 'Token x'),
+          )
+          .map((v) => ({ authorization: v.replace(/[\r\n]/g, '') || 'Bearer' })),
+      },
+    );
+    const generated = fc.sample(
+      fc.tuple(requests(existingId), credentials).map(([r, auth]) => ({ ...r, headers: { ...r.headers, ...auth } })),
+      { numRuns: TOTAL - hand.length, seed },
+    );
     const all = [...hand, ...generated];
     process.stdout.write(`generated ${all.length} requests in ${Date.now() - genStarted} ms\n`);
 
     const byClass: Record<string, number> = {};
+    const auth = { 401: 0, 403: 0 };
     const serverErrors: string[] = [];
     const contractErrors: string[] = [];
     const started = Date.now();
@@ -302,6 +322,7 @@ describe('fault 12: 10,000 malformed requests', () => {
       const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
       const cls = `${Math.floor(res.status / 100)}xx`;
       byClass[cls] = (byClass[cls] ?? 0) + 1;
+      if (res.status === 401 || res.status === 403) auth[res.status]++;
       const describe = () =>
         `${r.method} ${r.url.slice(0, 200)} ${String(r.body ?? '').slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
       if (res.status >= 500) serverErrors.push(describe());
@@ -311,10 +332,12 @@ describe('fault 12: 10,000 malformed requests', () => {
       const sent = new URL(`${api.baseUrl}${r.url}`);
       const sentPath = `${sent.pathname}${sent.search}`;
       const problems = checkResponse(r.method, sentPath, res.status, res.headers.get('content-type'), res.body).filter(
-        // 404 and 405 can be answered on any path or method (openapi.yaml says so), and the router ignores a trailing slash.
+        // 404 and 405 can be answered on any path or method, and 401 on any path outside the public ones (openapi.yaml says so);
+        // the router ignores a trailing slash.
         (p) =>
           !(
-            (/no path in openapi.yaml matches/.test(p) && (res.status === 404 || res.status === 405 || sent.pathname.endsWith('/'))) ||
+            (/no path in openapi.yaml matches/.test(p) &&
+              (res.status === 404 || res.status === 405 || res.status === 401 || sent.pathname.endsWith('/'))) ||
             (/operation not in openapi.yaml/.test(p) && res.status === 405)
           ),
       );
@@ -334,6 +357,7 @@ describe('fault 12: 10,000 malformed requests', () => {
           .sort()
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}`,
+        `  refused for credentials: 401 ${auth[401]}, 403 ${auth[403]}`,
         `  ${checkedCount} answers checked against openapi.yaml (${Math.round(checkMs)} ms)`,
         `  5xx = ${serverErrors.length}, unhandled rejections = ${unhandled}, contract mismatches = ${contractErrors.length}`,
         `  MongoDB commands seen: ${commands.length} (${filters} with filters), operators from input = ${violations.length}`,
@@ -344,6 +368,9 @@ describe('fault 12: 10,000 malformed requests', () => {
     expect(unhandled).toBe(0);
     expect(contractErrors.slice(0, 5)).toEqual([]);
     expect(violations.slice(0, 5)).toEqual([]);
+    // Requests without a valid key were refused, and the read-only key's changes too.
+    expect(auth[401]).toBeGreaterThan(500);
+    expect(auth[403]).toBeGreaterThan(50);
     // The monitor did see the traffic (a check that the check works).
     expect(filters).toBeGreaterThan(500);
     expect(elapsed).toBeLessThan(60_000);

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { composeApi } from '../../src/bin/container';
+import { composeApi, type ApiOptions, type ComposedApi } from '../../src/bin/container';
 import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
@@ -8,6 +8,7 @@ import { JobQueue } from '../../src/queue/job-queue';
 import { createRedis } from '../../src/queue/redis';
 import { checkResponse } from './contract';
 import { http, type ApiResponse } from './http';
+import { TEST_ADMIN_KEY, testSealer } from './keys';
 import { cleanup, newTestContext, type TestContext } from './services';
 
 export type { ApiResponse };
@@ -17,6 +18,7 @@ export interface ApiHarness {
   db: Database;
   queue: JobQueue;
   baseUrl: string;
+  keys: ComposedApi['keys'];
   /** Every response is checked against openapi.yaml (unless `checkContract: false`); a mismatch fails the call. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   request<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
@@ -38,6 +40,10 @@ export interface StartApiOptions {
   logLevel?: string;
   /** Check each response against openapi.yaml; default true. A test that checks them itself, with its own exemptions, turns it off. */
   checkContract?: boolean;
+  /** Rate limits and quotas (composeApi's defaults otherwise). */
+  limits?: ApiOptions['limits'];
+  /** CORS origins and the Host allowlist (none by default). */
+  access?: ApiOptions['access'];
 }
 
 function ownContext(mongoUrl?: string): TestContext {
@@ -53,15 +59,20 @@ export async function startApi(opts: StartApiOptions = {}): Promise<ApiHarness> 
   const redis = createRedis(opts.redisUrl ?? ctx.redisUrl, 'command');
   redis.on('error', () => undefined);
   const queue = new JobQueue(redis, { prefix: ctx.prefix });
-  const app = composeApi({
+  const api = composeApi({
     db,
     queue,
+    redis,
     registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: false })),
     logger: createLogger(opts.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'silent'),
+    adminKey: TEST_ADMIN_KEY,
+    sealer: testSealer(),
     defaultTimeoutMs: opts.defaultTimeoutMs ?? 30_000,
+    limits: opts.limits,
+    access: opts.access,
   });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = api.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -80,9 +91,11 @@ export async function startApi(opts: StartApiOptions = {}): Promise<ApiHarness> 
       }
       return res;
     },
+    keys: api.keys,
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      await api.close();
       await queue.close();
       redis.disconnect();
       if (!opts.shared) await cleanup(ctx, db);

@@ -159,6 +159,7 @@ export function rssMb(pid: number): number {
 export interface SinkHit {
   method: string;
   path: string;
+  headers: IncomingMessage['headers'];
   at: number;
   body: string;
 }
@@ -180,7 +181,13 @@ export async function startSink(respond?: (req: IncomingMessage, res: ServerResp
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const hit: SinkHit = { method: req.method ?? '', path: req.url ?? '', at: Date.now(), body: Buffer.concat(chunks).toString() };
+      const hit: SinkHit = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        at: Date.now(),
+        body: Buffer.concat(chunks).toString(),
+      };
       hits.push(hit);
       if (respond) respond(req, res, hit);
       else res.end('ok');

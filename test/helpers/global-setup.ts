@@ -8,6 +8,7 @@ import {
   startRedisServer,
   type LocalServer,
 } from '../../src/embedded/local-servers';
+import { TEST_ADMIN_KEY, TEST_ENCRYPTION_KEY } from './keys';
 
 /**
  * Starts one redis-server and one FerretDB for the whole run, on free ports in a temporary
@@ -16,6 +17,9 @@ import {
  * PostgreSQL answers on 127.0.0.1:5432 (faster and sturdier), else SQLite.
  */
 export default async function globalSetup(): Promise<void> {
+  // Every Tock process the tests spawn inherits these (nothing is generated in the checkout).
+  process.env.TOCK_ADMIN_KEY ??= TEST_ADMIN_KEY;
+  process.env.TOCK_ENCRYPTION_KEY ??= TEST_ENCRYPTION_KEY;
   if (process.env.TOCK_TEST_NO_SERVERS === '1') return;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tock-test-'));
   const started: LocalServer[] = [];

@@ -1,3 +1,5 @@
+import { ADMIN } from './keys';
+
 /** A response of a Tock API: its status, headers and body (parsed when it is JSON, else the text). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ApiResponse<T = any> {
@@ -8,7 +10,8 @@ export interface ApiResponse<T = any> {
 
 /**
  * One request to the API at `baseUrl`, in process or spawned: an object body is sent as JSON, a
- * string or bytes as they are (as `application/json` unless `headers` give a content type).
+ * string or bytes as they are (as `application/json` unless `headers` give a content type). It
+ * carries the test admin key unless `headers` give an `authorization` ('' sends none).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function http<T = any>(
@@ -18,7 +21,8 @@ export async function http<T = any>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<ApiResponse<T>> {
-  const sent: Record<string, string> = { ...headers };
+  const sent: Record<string, string> = { ...ADMIN, ...headers };
+  if (sent.authorization === '') delete sent.authorization;
   const init: RequestInit = { method, headers: sent };
   if (body !== undefined) {
     init.body = typeof body === 'string' || body instanceof Uint8Array ? (body as RequestInit['body']) : JSON.stringify(body);

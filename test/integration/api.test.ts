@@ -1,6 +1,7 @@
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Types } from 'mongoose';
 import { startApi, type ApiHarness } from '../helpers/api-harness';
+import { ADMIN } from '../helpers/keys';
 
 const future = (ms: number) => new Date(Date.now() + ms).toISOString();
 const noopCron = { name: 'tick', handler: 'noop', schedule: { kind: 'cron', expression: '*/5 * * * * *' } };
@@ -266,8 +267,12 @@ describe('REST API against real Redis and FerretDB', () => {
 
   it('serves the spec, Swagger UI and Bull Board with nothing from another host, under a CSP', async () => {
     expect((await fetch(`${api.baseUrl}/openapi.yaml`)).status).toBe(200);
+    // Without a key, Bull Board sends a browser to the sign-in page.
+    const anonymous = await fetch(`${api.baseUrl}/admin/queues`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(anonymous.status).toBe(302);
+    expect(anonymous.headers.get('location')).toBe('/login?next=%2Fadmin%2Fqueues');
     for (const page of ['/docs', '/admin/queues']) {
-      const res = await fetch(`${api.baseUrl}${page}`);
+      const res = await fetch(`${api.baseUrl}${page}`, { headers: ADMIN });
       const html = await res.text();
       expect(res.status).toBe(200);
       expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
@@ -276,7 +281,7 @@ describe('REST API against real Redis and FerretDB', () => {
       expect({ page, external: refs.filter((u) => /^(https?:)?\/\//.test(u)) }).toEqual({ page, external: [] });
       const base = /<base href="([^"]+)"/.exec(html)?.[1] ?? `${page}/`;
       for (const ref of refs) {
-        const asset = await fetch(new URL(ref, new URL(base, api.baseUrl)));
+        const asset = await fetch(new URL(ref, new URL(base, api.baseUrl)), { headers: ADMIN });
         expect({ ref, status: asset.status }).toEqual({ ref, status: 200 });
         await asset.arrayBuffer();
       }
@@ -299,7 +304,7 @@ describe('REST API against real Redis and FerretDB', () => {
     const board = (method: string, path: string, body?: unknown) =>
       fetch(`${api.baseUrl}/admin/queues/api/queues/jobs${path}`, {
         method,
-        headers: { 'content-type': 'application/json' },
+        headers: { ...ADMIN, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     expect((await board('PUT', `/${runId}/promote`)).status).toBe(405);

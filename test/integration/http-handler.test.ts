@@ -41,7 +41,14 @@ describe('http handler', () => {
 
   const allowed = createHttpHandler({ allowPrivateNetworks: true });
   const guarded = createHttpHandler({ allowPrivateNetworks: false });
-  const ctx = (signal = AbortSignal.timeout(5000)): HandlerContext => ({ signal, jobId: 'j', attempt: 1, logger: createLogger('silent') });
+  const ctx = (signal = AbortSignal.timeout(5000)): HandlerContext => ({
+    signal,
+    jobId: 'j',
+    runId: 'j-m-1',
+    attempt: 1,
+    signingSecrets: [],
+    logger: createLogger('silent'),
+  });
   const run = (payload: object, c = ctx(), handler = allowed) => handler.execute(allowed.payloadSchema.parse(payload), c);
 
   it('keeps only the first 4 KB of a 100 MB body', async () => {

@@ -1,3 +1,4 @@
+import { testSealer } from '../helpers/keys';
 import { requestFingerprint } from '../../src/api/middleware/idempotency';
 import { IdempotencyRepository } from '../../src/persistence/idempotency-repository';
 import { startApi, startApiWithoutRedis, type ApiHarness } from '../helpers/api-harness';
@@ -67,7 +68,7 @@ describe('Idempotency-Key', () => {
     const past = new Date(Date.now() - 1000);
     await api.db.models.Idempotency.collection.insertMany([
       {
-        _id: 'POST /jobs key-5',
+        _id: 'POST /jobs admin key-5',
         fingerprint: 'x',
         state: 'done',
         owner: 'o',
@@ -75,10 +76,10 @@ describe('Idempotency-Key', () => {
         expiresAt: past,
         status: 201,
         headers: {},
-        body: '{}',
+        body: testSealer().seal('{}'),
       },
       {
-        _id: 'POST /jobs key-6',
+        _id: 'POST /jobs admin key-6',
         fingerprint: 'x',
         state: 'pending',
         owner: 'o',
@@ -86,7 +87,7 @@ describe('Idempotency-Key', () => {
         expiresAt: new Date(Date.now() + 60_000),
       },
       {
-        _id: 'POST /jobs old',
+        _id: 'POST /jobs admin old',
         fingerprint: 'x',
         state: 'done',
         owner: 'o',
@@ -94,21 +95,21 @@ describe('Idempotency-Key', () => {
         expiresAt: past,
         status: 201,
         headers: {},
-        body: '{}',
+        body: testSealer().seal('{}'),
       },
     ] as never[]);
     expect((await post(once('idem-5'), 'key-5')).status).toBe(201);
     expect((await post(once('idem-6'), 'key-6')).status).toBe(201);
     expect(await api.db.models.Job.countDocuments({ name: { $in: ['idem-5', 'idem-6'] } })).toBe(2);
-    expect(await new IdempotencyRepository(api.db.models).prune()).toBe(1);
-    expect(await api.db.models.Idempotency.countDocuments({ _id: 'POST /jobs old' })).toBe(0);
+    expect(await new IdempotencyRepository(api.db.models, testSealer()).prune()).toBe(1);
+    expect(await api.db.models.Idempotency.countDocuments({ _id: 'POST /jobs admin old' })).toBe(0);
   });
 
   it('answers 409 with Retry-After while another request with the key is still running', async () => {
     const body = once('idem-7');
     const soon = new Date(Date.now() + 60_000);
     await api.db.models.Idempotency.collection.insertOne({
-      _id: 'POST /jobs key-7',
+      _id: 'POST /jobs admin key-7',
       fingerprint: requestFingerprint('POST', '/api/v1/jobs', body),
       state: 'pending',
       owner: 'someone',

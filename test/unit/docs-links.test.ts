@@ -14,6 +14,9 @@ const EXTERNAL_HOSTS = new Set([
   'docs.ferretdb.io',
   'www.rfc-editor.org',
   'datatracker.ietf.org',
+  'www.standardwebhooks.com',
+  'prometheus.io',
+  'grafana.com',
 ]);
 
 function markdownFiles(): string[] {

@@ -11,6 +11,8 @@ import { deadLetterRoutes } from '../../src/api/routes/dead-letter';
 import { executionRoutes } from '../../src/api/routes/executions';
 import { healthRoutes } from '../../src/api/routes/health';
 import { jobRoutes, type JobRoutesDeps } from '../../src/api/routes/jobs';
+import { adminRoutes } from '../../src/api/routes/keys';
+import { sessionRoutes } from '../../src/api/routes/session';
 import { PROBLEM_CODES, PROBLEM_STATUSES, PROBLEM_TITLES, problemTypeUri } from '../../src/api/schemas';
 import { createJobSchema, patchJobSchema } from '../../src/domain/job-definition';
 import { defineHandler } from '../../src/handlers/handler';
@@ -58,7 +60,16 @@ describe('openapi.yaml', () => {
 
 describe('the generated contract', () => {
   it('has every path and method the routers serve, and no other API operation', () => {
-    const deps = { registry, jobs: {}, idempotency: {}, logger: {}, deadLetters: {}, executions: {} } as unknown as JobRoutesDeps;
+    const deps = {
+      handlers: registry,
+      jobs: {},
+      idempotency: {},
+      logger: {},
+      deadLetters: {},
+      executions: {},
+      keys: {},
+      audit: {},
+    } as unknown as JobRoutesDeps;
     const served = new Set<string>();
     const add = (prefix: string, router: Router) => {
       for (const layer of router.stack) {
@@ -66,8 +77,10 @@ describe('the generated contract', () => {
           served.add(`${method} ${prefix}${String(layer.path).replace(/:\w+/g, '{}')}`);
       }
     };
-    for (const r of [jobRoutes(deps), executionRoutes(deps as any), deadLetterRoutes(deps as any)]) add('/api/v1', r);
+    for (const r of [jobRoutes(deps), executionRoutes(deps as any), deadLetterRoutes(deps as any), adminRoutes(deps as any)])
+      add('/api/v1', r);
     add('', healthRoutes([]));
+    add('', sessionRoutes(deps as any));
     ['GET /openapi.yaml', 'GET /docs', 'GET /admin/queues'].forEach((op) => served.add(op));
 
     const documented = new Set<string>();

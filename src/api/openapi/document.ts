@@ -19,6 +19,9 @@ import { INFO_DESCRIPTION, TAGS } from './info';
 import { jobOperations } from './job-operations';
 import * as others from './other-operations';
 import { PROBLEM_RESPONSES } from './problems';
+import * as access from './access-operations';
+import { open, protect } from './access-operations';
+const { SECURITY_SCHEMES } = access;
 
 /**
  * The OpenAPI 3.1 contract of the API, built from the zod schemas the routes validate with
@@ -108,7 +111,7 @@ export function buildOpenApiDocument(registry: HandlerCatalog): OpenApiDocument 
         description: INFO_DESCRIPTION,
         license: { name: 'MIT', identifier: 'MIT' },
       },
-      security: [],
+      security: [{ bearerAuth: [] }, { sessionCookie: [] }],
       servers: [{ url: 'http://localhost:3000', description: 'Local instance (`npm start`); the default PORT is 3000.' }],
       tags: TAGS,
       paths: pathsOf(jobOperations(CreateJobRequest, UpdateJobRequest)),
@@ -119,6 +122,7 @@ export function buildOpenApiDocument(registry: HandlerCatalog): OpenApiDocument 
           ...Object.fromEntries(docs.filter((d) => d.resultId).map((d) => [d.resultId!, d.handler.resultSchema!])),
         },
         responses: PROBLEM_RESPONSES,
+        securitySchemes: SECURITY_SCHEMES,
         examples: examples.componentExamples,
       },
     },
@@ -129,29 +133,43 @@ export function buildOpenApiDocument(registry: HandlerCatalog): OpenApiDocument 
 function pathsOf(jobs: ReturnType<typeof jobOperations>) {
   const api = [XRequestIdParam];
   const job = [JobIdParam, XRequestIdParam];
+  const entry = [DeadLetterEntryIdParam, XRequestIdParam];
+  const [read, write, retry, admin] = ['jobs:read', 'jobs:write', 'dead-letter:write', 'admin'] as const;
   return {
-    '/api/v1/jobs': { parameters: api, get: jobs.listJobs, post: jobs.createJob },
-    '/api/v1/jobs/batch': { parameters: api, post: jobs.createJobs },
-    '/api/v1/jobs/trigger': { parameters: api, post: jobs.triggerJobs },
-    '/api/v1/jobs/{jobId}': { parameters: job, get: jobs.getJob, patch: jobs.updateJob, delete: jobs.deleteJob },
-    '/api/v1/jobs/{jobId}/pause': { parameters: job, post: jobs.pauseJob },
-    '/api/v1/jobs/{jobId}/resume': { parameters: job, post: jobs.resumeJob },
-    '/api/v1/jobs/{jobId}/trigger': { parameters: job, post: jobs.triggerJob },
-    '/api/v1/jobs/{jobId}/cancel': { parameters: job, post: jobs.cancelJobRuns },
-    '/api/v1/jobs/{jobId}/executions': { parameters: job, get: jobs.listJobExecutions },
-    '/api/v1/executions/{executionId}': { parameters: [ExecutionIdParam, XRequestIdParam], get: others.getExecution },
-    '/api/v1/dead-letter': { parameters: api, get: others.listDeadLetterEntries },
-    '/api/v1/dead-letter/{entryId}': {
-      parameters: [DeadLetterEntryIdParam, XRequestIdParam],
-      get: others.getDeadLetterEntry,
-      delete: others.dismissDeadLetterEntry,
+    '/api/v1/jobs': { parameters: api, get: protect(jobs.listJobs, read), post: protect(jobs.createJob, write) },
+    '/api/v1/jobs/batch': { parameters: api, post: protect(jobs.createJobs, write) },
+    '/api/v1/jobs/trigger': { parameters: api, post: protect(jobs.triggerJobs, write) },
+    '/api/v1/jobs/{jobId}': {
+      parameters: job,
+      get: protect(jobs.getJob, read),
+      patch: protect(jobs.updateJob, write),
+      delete: protect(jobs.deleteJob, write),
     },
-    '/api/v1/dead-letter/{entryId}/retry': { parameters: [DeadLetterEntryIdParam, XRequestIdParam], post: others.retryDeadLetterEntry },
-    '/health/live': { parameters: api, get: others.getLiveness },
-    '/health/ready': { parameters: api, get: others.getReadiness },
-    '/openapi.yaml': { get: others.getOpenApiDocument },
-    '/docs': { get: others.getSwaggerUi },
-    '/admin/queues': { get: others.getQueueDashboard },
+    '/api/v1/jobs/{jobId}/pause': { parameters: job, post: protect(jobs.pauseJob, write) },
+    '/api/v1/jobs/{jobId}/resume': { parameters: job, post: protect(jobs.resumeJob, write) },
+    '/api/v1/jobs/{jobId}/trigger': { parameters: job, post: protect(jobs.triggerJob, write) },
+    '/api/v1/jobs/{jobId}/cancel': { parameters: job, post: protect(jobs.cancelJobRuns, write) },
+    '/api/v1/jobs/{jobId}/signing-secret/rotate': { parameters: job, post: protect(access.rotateSigningSecret, write) },
+    '/api/v1/jobs/{jobId}/executions': { parameters: job, get: protect(jobs.listJobExecutions, read) },
+    '/api/v1/executions/{executionId}': { parameters: [ExecutionIdParam, XRequestIdParam], get: protect(others.getExecution, read) },
+    '/api/v1/dead-letter': { parameters: api, get: protect(others.listDeadLetterEntries, read) },
+    '/api/v1/dead-letter/{entryId}': {
+      parameters: entry,
+      get: protect(others.getDeadLetterEntry, read),
+      delete: protect(others.dismissDeadLetterEntry, retry),
+    },
+    '/api/v1/dead-letter/{entryId}/retry': { parameters: entry, post: protect(others.retryDeadLetterEntry, retry) },
+    '/api/v1/keys': { parameters: api, get: protect(access.listKeys, admin), post: protect(access.createKey, admin) },
+    '/api/v1/keys/{keyId}': { parameters: api, delete: protect(access.revokeKey, admin) },
+    '/api/v1/audit': { parameters: api, get: protect(access.listAudit, admin) },
+    '/api/v1/session': { parameters: api, get: protect(access.getSession) },
+    '/login': { get: open(access.loginPage) },
+    '/ui/session': { parameters: api, post: open(access.signIn), delete: open(access.signOut) },
+    '/health/live': { parameters: api, get: open(others.getLiveness) },
+    '/health/ready': { parameters: api, get: open(others.getReadiness) },
+    '/openapi.yaml': { get: open(others.getOpenApiDocument) },
+    '/docs': { get: open(others.getSwaggerUi) },
+    '/admin/queues': { get: protect(others.getQueueDashboard, admin) },
   };
 }
 

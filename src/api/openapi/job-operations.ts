@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject } from 'zod-openapi';
 import {
+  CreatedJob,
   BatchEnvelope,
   CreateJobsResult,
   ETagHeader,
@@ -78,7 +79,7 @@ export function jobOperations(CreateJobRequest: z.ZodType, UpdateJobRequest: z.Z
           'Idempotent-Replayed': IdempotentReplayedHeader,
           'X-Request-Id': XRequestIdHeader,
         }),
-        content: json(Job, { examples: { created: ref('examples', 'JobOnce') } }),
+        content: json(CreatedJob, { examples: { created: ref('examples', 'CreatedJobOnce') } }),
       },
       '400': problem(
         'BadRequest',

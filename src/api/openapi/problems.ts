@@ -72,6 +72,21 @@ export const PROBLEM_RESPONSES: Record<string, ZodOpenApiResponseObject> = {
       'application/problem+json': { schema: problemSchema('unsupported-media-type', 415), example: examples.problemUnsupportedMediaType },
     },
   },
+  Unauthorized: {
+    description: 'No API key, or one that is unknown or revoked: send `Authorization: Bearer <key>`.',
+    headers: z.object({ 'WWW-Authenticate': z.string().meta({ examples: ['Bearer realm="tock"'] }), 'X-Request-Id': XRequestIdHeader }),
+    content: { 'application/problem+json': { schema: problemSchema('unauthorized', 401) } },
+  },
+  Forbidden: {
+    description: 'The key does not have the scope the operation needs, or the request came from another origin.',
+    headers: z.object({ 'X-Request-Id': XRequestIdHeader }),
+    content: { 'application/problem+json': { schema: problemSchema('forbidden', 403) } },
+  },
+  TooManyRequests: {
+    description: 'The key is over its rate limit or a quota (jobs owned, runs triggered per minute): retry after `Retry-After` seconds.',
+    headers: z.object({ 'Retry-After': RetryAfterHeader, 'X-Request-Id': XRequestIdHeader }),
+    content: { 'application/problem+json': { schema: problemSchema('too-many-requests', 429) } },
+  },
   InternalServerError: {
     description: 'An unexpected error; it was logged and its message is not sent.',
     headers: z.object({ 'X-Request-Id': XRequestIdHeader }),

@@ -5,7 +5,7 @@ import { ForbiddenError, UnauthorizedError } from '../../domain/errors';
 import { parseInput } from '../../domain/validation';
 import type { KeyService } from '../../services/key-service';
 import { SESSION_TTL_MS } from '../../services/key-service';
-import { SESSION_COOKIE } from '../middleware/access';
+import { ownOrigin, SESSION_COOKIE } from '../middleware/access';
 import { requestBody } from '../middleware/validate';
 import { SessionRequest } from '../schemas';
 import { loginPage } from '../pages/login';
@@ -21,8 +21,8 @@ function safeNext(next: unknown): string {
  */
 export function sessionRoutes(deps: { keys: Pick<KeyService, 'startSession'> }): Router {
   const router = new Router();
-  // The sign-in form posts urlencoded; every other route takes JSON only.
-  const formOrJson = koaBody({ json: true, urlencoded: true, text: false, multipart: false, parsedMethods: [HttpMethodEnum.POST] });
+  // The sign-in form posts urlencoded (JSON is parsed for every route already); every other route takes JSON only.
+  const formOrJson = koaBody({ json: false, urlencoded: true, text: false, multipart: false, parsedMethods: [HttpMethodEnum.POST] });
 
   router.get('/login', (ctx) => {
     ctx.type = 'html';
@@ -31,7 +31,7 @@ export function sessionRoutes(deps: { keys: Pick<KeyService, 'startSession'> }):
 
   router.post('/ui/session', formOrJson, async (ctx) => {
     const origin = ctx.get('Origin');
-    if (origin && origin !== ctx.origin) throw new ForbiddenError(`A sign-in from ${origin} is not accepted`);
+    if (origin && origin !== ownOrigin(ctx)) throw new ForbiddenError(`A sign-in from ${origin} is not accepted`);
     const isForm = ctx.is('application/x-www-form-urlencoded') !== false;
     const raw = isForm ? (ctx.request as { body?: unknown }).body : requestBody(ctx);
     const parsed = parseInput(SessionRequest, isForm ? { apiKey: (raw as { apiKey?: unknown })?.apiKey } : raw);
