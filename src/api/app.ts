@@ -13,6 +13,7 @@ import type { KeyService } from '../services/key-service';
 import type { Logger } from '../observability/logger';
 import type { DeadLetterService } from '../services/dead-letter-service';
 import type { JobService } from '../services/job-service';
+import type { StatsService } from '../services/stats-service';
 import { authenticate, hostGuard, noFormPosts, rateLimit, requireScope, sameSiteWrites, type RequestLimit } from './middleware/access';
 import { htmlPages } from './middleware/html-pages';
 import { problemMiddleware } from './middleware/problem';
@@ -23,6 +24,7 @@ import { healthRoutes, type HealthCheck } from './routes/health';
 import { jobRoutes } from './routes/jobs';
 import { adminRoutes } from './routes/keys';
 import { sessionRoutes } from './routes/session';
+import { statsRoutes } from './routes/stats';
 
 export const OPENAPI_PATH = path.resolve(__dirname, '../../openapi.yaml');
 export const BODY_LIMIT = '1mb';
@@ -33,6 +35,7 @@ export const BOARD_PATH = '/admin/queues';
 export interface AppDeps {
   jobs: JobService;
   deadLetters: DeadLetterService;
+  stats: StatsService;
   idempotency: IdempotencyStore;
   handlers: HandlerCatalog;
   health: HealthCheck[];
@@ -139,7 +142,13 @@ export function createApp(deps: AppDeps): Koa {
     if (!deps.storeConnected()) throw new UnavailableError('MongoDB is unavailable', 5);
     await next();
   });
-  const routers = [jobRoutes({ ...deps, logger: log }), executionRoutes(deps), deadLetterRoutes(deps), adminRoutes(deps)];
+  const routers = [
+    jobRoutes({ ...deps, logger: log }),
+    executionRoutes(deps),
+    deadLetterRoutes(deps),
+    statsRoutes(deps),
+    adminRoutes(deps),
+  ];
   for (const r of routers) api.use(r.routes(), r.allowedMethods());
   app.use(api.routes()).use(api.allowedMethods());
 

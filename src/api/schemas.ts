@@ -65,7 +65,7 @@ export const Trigger = z.enum(TRIGGERS).meta({
 export const ScheduleKind = z.enum(SCHEDULE_KINDS).meta({ id: 'ScheduleKind' });
 
 /** A date as the API answers it: JSON of a Date, ISO 8601 in UTC with milliseconds. */
-const Timestamp = z.iso.datetime();
+export const Timestamp = z.iso.datetime();
 
 // ----- query strings -----------------------------------------------------------------------------
 
@@ -98,6 +98,12 @@ export const JobListQuery = z.strictObject({
     .optional()
     .meta({ param: { description: 'Only jobs with this handler (exact match).', example: 'http' } }),
   scheduleKind: ScheduleKind.optional().meta({ description: 'Only jobs whose schedule has this kind.' }),
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ param: { description: 'Only jobs whose name contains this text (case-insensitive).', example: 'report' } }),
   nextRunBefore: z.iso
     .datetime({ offset: true })
     .transform((s) => new Date(s))

@@ -30,6 +30,7 @@ import { DEFAULT_PAYLOAD_LIMITS, type PayloadLimits } from '../domain/job-defini
 import type { AccessOptions } from '../api/app';
 import { logDevAdminKey, resolveSecrets } from './secrets';
 import { RunConsumer } from '../queue/run-consumer';
+import { StatsService } from '../services/stats-service';
 import { DeadLetterService } from '../services/dead-letter-service';
 import { DefinitionCache } from '../services/definition-cache';
 import { JobService } from '../services/job-service';
@@ -89,6 +90,7 @@ export function composeApi(o: ApiOptions): ComposedApi {
   const prefix = o.queue.prefix;
   const jobs = new JobRepository(o.db.models);
   const executions = new ExecutionRepository(o.db.models);
+  const deadLetters = new DeadLetterRepository(o.db.models);
   const quotas = new Quotas(
     {
       jobCounts: new JobCounts(o.redis, prefix),
@@ -116,7 +118,8 @@ export function composeApi(o: ApiOptions): ComposedApi {
       definitions: o.definitions,
       quotas,
     }),
-    deadLetters: new DeadLetterService({ deadLetters: new DeadLetterRepository(o.db.models), jobs, queue: o.queue, quotas }),
+    deadLetters: new DeadLetterService({ deadLetters, jobs, queue: o.queue, quotas }),
+    stats: new StatsService({ jobs, executions, deadLetters, queue: o.queue }),
     idempotency: new IdempotencyRepository(o.db.models, o.sealer),
     handlers: o.registry,
     board: bullBoard(o.queue, { basePath: BOARD_PATH, actions: o.boardActions ?? false }),

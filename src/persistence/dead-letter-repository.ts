@@ -46,6 +46,11 @@ export class DeadLetterRepository {
     });
   }
 
+  /** Open entries (served by `deadletters_state_failedAt`). */
+  countOpen(): Promise<number> {
+    return store(() => this.models.DeadLetter.countDocuments({ state: 'open' }));
+  }
+
   list(f: DeadLetterListFilter): Promise<Page<DeadLetterEntry>> {
     return store(async () => {
       const docs = await this.models.DeadLetter.find(buildDeadLetterQuery(f))

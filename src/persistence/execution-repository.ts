@@ -1,6 +1,7 @@
 import type { QueryFilter } from 'mongoose';
 import type { ExecutionRecord } from '../domain/execution';
 import type { ExecutionStatus } from '../domain/job-definition';
+import type { RunSample } from '../domain/job-stats';
 import { decodeCursor, invalidCursor, pageOf, type Page } from './paging';
 import { RETENTION_QUERIES } from './retention-queries';
 import { store } from './store-errors';
@@ -58,6 +59,21 @@ export function runIdsFilter(runIds: string[]) {
   return { runId: { $in: runIds } };
 }
 
+/**
+ * The stats read: a job's records that started since `from`, newest first, served by
+ * `executions_jobId_startedAt` (equality on jobId, range and sort on startedAt).
+ */
+export const STATS_QUERY = {
+  filter: (jobId: string, from: Date) => ({ jobId: toObjectId(jobId), startedAt: { $gte: from } }),
+  sort: { startedAt: -1 } as const,
+  projection: { status: 1, startedAt: 1, durationMs: 1, driftMs: 1, error: 1 },
+};
+
+/** Records that finished since `from` (served by `executions_finishedAt`). */
+export function finishedSince(from: Date) {
+  return { finishedAt: { $gte: from } };
+}
+
 export class ExecutionRepository {
   constructor(private readonly models: Models) {}
 
@@ -65,6 +81,35 @@ export class ExecutionRepository {
     return store(async () => {
       const doc = await this.models.Execution.findById(id).lean<ExecutionDoc>();
       return doc ? toExecutionRecord(doc) : null;
+    });
+  }
+
+  /** What the stats need of the job's records since `from`, the newest `max` of them. */
+  samplesSince(jobId: string, from: Date, max: number): Promise<RunSample[]> {
+    return store(async () => {
+      const docs = await this.models.Execution.find(STATS_QUERY.filter(jobId, from), STATS_QUERY.projection)
+        .sort(STATS_QUERY.sort)
+        .limit(max)
+        .lean<Pick<ExecutionDoc, '_id' | 'status' | 'startedAt' | 'durationMs' | 'driftMs' | 'error'>[]>();
+      return docs.map((d) => ({
+        id: d._id,
+        status: d.status as ExecutionStatus,
+        startedAt: d.startedAt,
+        durationMs: d.durationMs ?? null,
+        driftMs: d.driftMs ?? null,
+        error: (d.error ?? null) as RunSample['error'],
+      }));
+    });
+  }
+
+  /** How many records finished since `from`, by status (one `$group` pass). */
+  countFinishedSince(from: Date): Promise<Map<ExecutionStatus, number>> {
+    return store(async () => {
+      const rows = await this.models.Execution.aggregate<{ _id: ExecutionStatus; n: number }>([
+        { $match: finishedSince(from) },
+        { $group: { _id: '$status', n: { $sum: 1 } } },
+      ]);
+      return new Map(rows.map((r) => [r._id, r.n]));
     });
   }
 

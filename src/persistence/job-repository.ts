@@ -13,6 +13,8 @@ export interface JobListFilter {
   handler?: string;
   scheduleKind?: ScheduleKind;
   nextRunBefore?: Date;
+  /** A case-insensitive substring of the name: a filter on the rows the index yields, not an index key. */
+  name?: string;
   limit: number;
   cursor?: string;
 }
@@ -65,6 +67,7 @@ export function buildListQuery(f: Omit<JobListFilter, 'limit'>): ListQuery {
   if (f.status) filter.status = f.status;
   if (f.handler) filter.handler = f.handler;
   if (f.scheduleKind) filter['schedule.kind'] = f.scheduleKind;
+  if (f.name) filter.name = { $regex: escapeRegExp(f.name), $options: 'i' };
   if (f.nextRunBefore) {
     const range: Record<string, unknown> = { $ne: null, $lt: f.nextRunBefore };
     if (f.cursor) {
@@ -85,6 +88,10 @@ export function buildListQuery(f: Omit<JobListFilter, 'limit'>): ListQuery {
     filter._id = { $lt: oid };
   }
   return { filter, sort: { _id: -1 } };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export interface InsertManyResult {
@@ -254,6 +261,14 @@ export class JobRepository {
   }
 
   /** How many jobs each key owns (those created with a stored API key). */
+  /** How many definitions are in each status (one `$group` pass). */
+  countByStatus(): Promise<Map<JobStatus, number>> {
+    return store(async () => {
+      const rows = await this.models.Job.aggregate<{ _id: JobStatus; n: number }>([{ $group: { _id: '$status', n: { $sum: 1 } } }]);
+      return new Map(rows.map((r) => [r._id, r.n]));
+    });
+  }
+
   countByOwner(): Promise<Map<string, number>> {
     return store(async () => {
       const rows = await this.models.Job.aggregate<{ _id: string; n: number }>([

@@ -29,6 +29,9 @@ const PAGE = 500;
 /** Finished one-time jobs stay in Redis this long, so that a reconciler never adds one twice. */
 const ONCE_KEEP_COMPLETED_S = 3600;
 
+export const QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed', 'prioritized'] as const;
+export type QueueCounts = Record<(typeof QUEUE_STATES)[number], number>;
+
 export interface QueueSettings {
   prefix: string;
 }
@@ -300,6 +303,23 @@ export class JobQueue {
   keyRevoked(keyId: string): Promise<void> {
     return this.guard('announce revocation', async () => {
       await this.redis.publish(`${this.settings.prefix}:${KEY_REVOKED_CHANNEL}`, keyId);
+    });
+  }
+
+  /** How many runs are in each state BullMQ keeps (one round trip). */
+  counts(): Promise<QueueCounts> {
+    return this.guard('count runs', async () => {
+      const c = await this.queue.getJobCounts(...QUEUE_STATES);
+      return Object.fromEntries(QUEUE_STATES.map((s) => [s, c[s] ?? 0])) as QueueCounts;
+    });
+  }
+
+  /** The ids of the workers connected to the queue now (from CLIENT LIST; a worker names its connections). */
+  workerIds(): Promise<string[]> {
+    return this.guard('list workers', async () => {
+      const clients = (await this.queue.getWorkers()) as { rawname?: string }[];
+      const ids = clients.map((c) => c.rawname?.split(':w:')[1]).filter((id): id is string => Boolean(id));
+      return [...new Set(ids)].sort();
     });
   }
 

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import nodeHttp from 'node:http';
+import { parse } from 'yaml';
+import { OPENAPI_PATH } from '../../src/api/app';
 import { startApi, type ApiHarness } from '../helpers/api-harness';
 import { figure } from '../helpers/fault';
 import { http } from '../helpers/http';
@@ -62,6 +65,10 @@ describe('API keys and scopes', () => {
       ['POST', `/api/v1/jobs/${jobId}/cancel`, 'writer'],
       ['POST', `/api/v1/jobs/${jobId}/signing-secret/rotate`, 'writer'],
       ['GET', `/api/v1/jobs/${jobId}/executions`, 'reader'],
+      ['GET', `/api/v1/jobs/${jobId}/executions/latest`, 'reader'],
+      ['GET', `/api/v1/jobs/${jobId}/stats`, 'reader'],
+      ['GET', '/api/v1/overview', 'reader'],
+      ['GET', '/api/v1/schedules/preview?kind=interval&everyMs=60000', 'reader'],
       ['GET', '/api/v1/executions/no-such-run.1', 'reader'],
       ['GET', '/api/v1/dead-letter', 'reader'],
       ['GET', `/api/v1/dead-letter/${entry}`, 'reader'],
@@ -74,6 +81,21 @@ describe('API keys and scopes', () => {
       ['GET', '/admin/queues/api/queues', 'admin2'],
       ['DELETE', `/api/v1/jobs/${jobId}`, 'writer'],
     ];
+    // Every operation of the contract under /api/v1 is in the matrix, but the one any key may call.
+    const anyKey = ['GET /api/v1/session'];
+    const contract = parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+    const template = (path: string) => new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/?]+')}(\\?.*)?$`);
+    for (const [path, ops] of Object.entries(contract.paths).filter(([p]) => p.startsWith('/api/v1/'))) {
+      for (const method of Object.keys(ops).filter((m) => m !== 'parameters')) {
+        const covered =
+          anyKey.includes(`${method.toUpperCase()} ${path}`) ||
+          routes.some(([m, p]) => m === method.toUpperCase() && template(path).test(p));
+        expect({ operation: `${method.toUpperCase()} ${path}`, covered }).toEqual({
+          operation: `${method.toUpperCase()} ${path}`,
+          covered: true,
+        });
+      }
+    }
     const table: string[] = [];
     for (const [method, path, right, body] of routes) {
       const wrong = right === 'reader' ? 'retrier' : 'reader';

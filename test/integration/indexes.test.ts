@@ -1,6 +1,6 @@
 import { ACTIVE_JOBS, buildListQuery } from '../../src/persistence/job-repository';
 import { RETENTION_QUERIES } from '../../src/persistence/retention-queries';
-import { buildExecutionQuery, EXECUTION_SORT, runIdsFilter } from '../../src/persistence/execution-repository';
+import { buildExecutionQuery, EXECUTION_SORT, finishedSince, runIdsFilter, STATS_QUERY } from '../../src/persistence/execution-repository';
 import { buildDeadLetterQuery, DEAD_LETTER_SORT } from '../../src/persistence/dead-letter-repository';
 import { pruneFilter } from '../../src/persistence/idempotency-repository';
 import type { Database } from '../../src/persistence/mongo';
@@ -94,6 +94,15 @@ describe('indexes', () => {
     expect(served(executions, [], leading(RETENTION_QUERIES.finishedBefore(new Date())))).toBe('executions_finishedAt');
     expect(served(executions, ['jobId'], RETENTION_QUERIES.newestFirst)).toMatch(/^executions_/);
     expect(served(executions, [], leading(runIdsFilter(['x-v1'])))).toBe('executions_runId');
+  });
+
+  it('the stats and overview reads have named indexes', async () => {
+    const executions = await listIndexes('executions');
+    const stats = STATS_QUERY.filter('0123456789abcdef01234567', new Date()) as Record<string, unknown>;
+    expect(served(executions, equalityFields(stats), STATS_QUERY.sort)).toBe('executions_jobId_startedAt');
+    expect(served(executions, [], { [Object.keys(finishedSince(new Date()))[0]!]: 1 })).toBe('executions_finishedAt');
+    const deadLetters = await listIndexes('deadletters');
+    expect(served(deadLetters, ['state'], {})).toMatch(/^deadletters_state/);
   });
 
   it('the idempotency-key prune has a named index on its range field', async () => {

@@ -12,6 +12,7 @@ import { executionRoutes } from '../../src/api/routes/executions';
 import { healthRoutes } from '../../src/api/routes/health';
 import { jobRoutes, type JobRoutesDeps } from '../../src/api/routes/jobs';
 import { adminRoutes } from '../../src/api/routes/keys';
+import { statsRoutes } from '../../src/api/routes/stats';
 import { sessionRoutes } from '../../src/api/routes/session';
 import { PROBLEM_CODES, PROBLEM_STATUSES, PROBLEM_TITLES, problemTypeUri } from '../../src/api/schemas';
 import { createJobSchema, patchJobSchema } from '../../src/domain/job-definition';
@@ -77,7 +78,13 @@ describe('the generated contract', () => {
           served.add(`${method} ${prefix}${String(layer.path).replace(/:\w+/g, '{}')}`);
       }
     };
-    for (const r of [jobRoutes(deps), executionRoutes(deps as any), deadLetterRoutes(deps as any), adminRoutes(deps as any)])
+    for (const r of [
+      jobRoutes(deps),
+      executionRoutes(deps as any),
+      deadLetterRoutes(deps as any),
+      statsRoutes(deps as any),
+      adminRoutes(deps as any),
+    ])
       add('/api/v1', r);
     add('', healthRoutes([]));
     add('', sessionRoutes(deps as any));

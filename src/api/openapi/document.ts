@@ -20,6 +20,7 @@ import { jobOperations } from './job-operations';
 import * as others from './other-operations';
 import { PROBLEM_RESPONSES } from './problems';
 import * as access from './access-operations';
+import * as stats from './stats-operations';
 import { open, protect } from './access-operations';
 const { SECURITY_SCHEMES } = access;
 
@@ -151,6 +152,10 @@ function pathsOf(jobs: ReturnType<typeof jobOperations>) {
     '/api/v1/jobs/{jobId}/cancel': { parameters: job, post: protect(jobs.cancelJobRuns, write) },
     '/api/v1/jobs/{jobId}/signing-secret/rotate': { parameters: job, post: protect(access.rotateSigningSecret, write) },
     '/api/v1/jobs/{jobId}/executions': { parameters: job, get: protect(jobs.listJobExecutions, read) },
+    '/api/v1/jobs/{jobId}/executions/latest': { parameters: job, get: protect(stats.getLatestExecution, read) },
+    '/api/v1/jobs/{jobId}/stats': { parameters: job, get: protect(stats.getJobStats, read) },
+    '/api/v1/overview': { parameters: api, get: protect(stats.getOverview, read) },
+    '/api/v1/schedules/preview': { parameters: api, get: protect(stats.previewSchedule, read) },
     '/api/v1/executions/{executionId}': { parameters: [ExecutionIdParam, XRequestIdParam], get: protect(others.getExecution, read) },
     '/api/v1/dead-letter': { parameters: api, get: protect(others.listDeadLetterEntries, read) },
     '/api/v1/dead-letter/{entryId}': {
