@@ -7,6 +7,7 @@ import cors from '@koa/cors';
 import Koa, { type Context, type Middleware, type Next } from 'koa';
 import { HttpMethodEnum, koaBody } from 'koa-body';
 import type { IdempotencyStore } from '../domain/idempotency';
+import type { HostCheck } from '../domain/notify';
 import type { HandlerCatalog, PayloadLimits } from '../domain/job-definition';
 import type { AuditLog } from '../services/audit-log';
 import type { KeyService } from '../services/key-service';
@@ -49,6 +50,8 @@ export interface AppDeps {
   /** RATE_LIMIT_PER_MINUTE per key. */
   requestLimit: RequestLimit;
   payloadLimits: PayloadLimits;
+  /** Why a notification URL's host may not be called; null when it may. */
+  hostError: HostCheck;
   access: AccessOptions;
 }
 

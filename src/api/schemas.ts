@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NotifyTargetsSchema } from '../domain/notify';
 import { SCOPES } from '../domain/access';
 import { AUDIT_ACTIONS } from '../domain/audit';
 import { EXECUTION_STATUSES, JOB_STATUSES, TRIGGERS } from '../domain/job-definition';
@@ -478,6 +479,7 @@ const jobFields = {
     .string()
     .nullable()
     .meta({ description: 'The API key that created the job (its quota counts it); null for TOCK_ADMIN_KEY.' }),
+  notify: NotifyTargetsSchema,
 };
 
 const SigningSecret = z

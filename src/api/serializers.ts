@@ -24,6 +24,7 @@ export function jobResource(def: JobDefinition) {
     updatedAt: def.updatedAt,
     version: def.version,
     ownerKeyId: def.ownerKeyId,
+    notify: def.notify,
   };
 }
 

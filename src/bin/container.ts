@@ -4,6 +4,7 @@ import type Koa from 'koa';
 import { BOARD_PATH, createApp } from '../api/app';
 import type { Config } from '../config/env';
 import { builtinHandlers, HandlerRegistry } from '../handlers/registry';
+import { NetworkPolicy } from '../handlers/network-guard';
 import { RunActivity } from '../lib/run-activity';
 import type { Logger } from '../observability/logger';
 import { DeadLetterRepository } from '../persistence/dead-letter-repository';
@@ -31,6 +32,9 @@ import type { AccessOptions } from '../api/app';
 import { logDevAdminKey, resolveSecrets } from './secrets';
 import { RunConsumer } from '../queue/run-consumer';
 import { StatsService } from '../services/stats-service';
+import { Notifications } from '../services/notifications';
+import { NotifyWindows } from '../queue/notify-windows';
+import { createNotificationSender } from '../handlers/notification-sender';
 import { DeadLetterService } from '../services/dead-letter-service';
 import { DefinitionCache } from '../services/definition-cache';
 import { JobService } from '../services/job-service';
@@ -59,6 +63,8 @@ export interface ApiOptions {
   /** Definitions cached for triggers (kept in step by pub/sub invalidations); without it, a read each. */
   definitions?: DefinitionCache;
   boardActions?: boolean;
+  /** Which hosts webhooks and notifications may reach (HTTP_ALLOW_PRIVATE_NETWORKS, HTTP_ALLOWED_NETWORKS); none private by default. */
+  network?: NetworkPolicy;
   limits?: Partial<ApiLimits>;
   access?: Partial<AccessOptions>;
 }
@@ -127,6 +133,7 @@ export function composeApi(o: ApiOptions): ComposedApi {
     audit,
     requestLimit: new RateLimit(o.redis, { prefix, name: 'requests', points: limits.requestsPerMinute, durationS: 60 }),
     payloadLimits: limits.payload,
+    hostError: (host) => (o.network ?? new NetworkPolicy(false)).literalHostError(host),
     access: { corsOrigins: [], allowedHosts: [], ...o.access },
     logger: o.logger,
     storeConnected: () => o.db.conn.readyState === 1,
@@ -174,6 +181,13 @@ export async function startWorker(
   const stats = new RunStatsCoalescer(deps.db.models, { flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS, yieldTo: activity }, logger);
   const commands = createRedis(deps.redisUrl, 'worker');
   commands.on('error', () => undefined);
+  const notifications = new Notifications({
+    windows: new NotifyWindows(commands, cfg.QUEUE_PREFIX, cfg.NOTIFY_WINDOW_MS),
+    send: createNotificationSender(new NetworkPolicy(cfg.HTTP_ALLOW_PRIVATE_NETWORKS, cfg.HTTP_ALLOWED_NETWORKS)),
+    sealer: deps.sealer,
+    timeoutMs: cfg.NOTIFY_TIMEOUT_MS,
+    logger: logger.child({ component: 'notifications' }),
+  });
   const runs = new RunService({
     cache,
     sealer: deps.sealer,
@@ -188,6 +202,7 @@ export async function startWorker(
     durableAck: cfg.HISTORY_DURABLE_ACK,
     activity,
     running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
+    notifications,
   });
   const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger, {
     prefetch: true,
@@ -218,7 +233,7 @@ export async function startWorker(
     abortInFlight: (reason) => runs.abortAll(reason),
     history,
     stats,
-    connections: [quit(subscriber), quit(commands)],
+    connections: [notifications, quit(subscriber), quit(commands)],
     graceMs: cfg.WORKER_SHUTDOWN_GRACE_MS,
     logger: deps.logger,
   });
@@ -261,6 +276,7 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
     const registry = new HandlerRegistry(
       builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS, allowedNetworks: cfg.HTTP_ALLOWED_NETWORKS }),
     );
+    const network = new NetworkPolicy(cfg.HTTP_ALLOW_PRIVATE_NETWORKS, cfg.HTTP_ALLOWED_NETWORKS);
     const redis = createRedis(servers.redisUrl, 'command');
     redis.on('error', () => undefined);
     const queue = new JobQueue(redis, { prefix: cfg.QUEUE_PREFIX });
@@ -286,6 +302,7 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
         defaultTimeoutMs: cfg.DEFAULT_TIMEOUT_MS,
         definitions,
         boardActions: cfg.BULL_BOARD_ACTIONS,
+        network,
         limits: {
           requestsPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
           jobsPerKey: cfg.QUOTA_JOBS_PER_KEY,

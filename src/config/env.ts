@@ -53,6 +53,9 @@ export const ConfigSchema = z.object({
   HISTORY_MAX_BUFFERED: int(100_000, 1000),
   HISTORY_DURABLE_ACK: bool(false),
   MISFIRE_GRACE_MS: int(5000, 0),
+  /** Notifications: at most one per job and kind per this window; receivers get this long to answer. */
+  NOTIFY_WINDOW_MS: int(60_000, 1000),
+  NOTIFY_TIMEOUT_MS: int(10_000, 100),
   RECONCILE_INTERVAL_MS: int(300_000, 0),
   REDIS_ALLOW_EVICTION: bool(false),
   EXECUTION_RETENTION_DAYS: int(30, 0),

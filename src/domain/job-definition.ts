@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FieldError } from './errors';
 import { RetryPolicySchema, type RetryPolicy } from './retry';
 import { ScheduleSchema, scheduleTimeErrors, type Schedule } from './schedule';
+import { notifySchema, type HostCheck, type NotifyTargets } from './notify';
 import { hasPath, parsePath, type Path } from './secrets';
 import { addIssuesUnder, fieldErrorsOf } from './validation';
 
@@ -57,6 +58,8 @@ export interface JobDefinition {
   signingSecrets: SigningSecret[];
   /** The API key that created it (for its quota); null for keys not stored (TOCK_ADMIN_KEY). */
   ownerKeyId: string | null;
+  /** Webhooks told about failed attempts, dead-lettered runs and skipped slots. */
+  notify: NotifyTargets;
 }
 
 export interface SigningSecret {
@@ -167,7 +170,7 @@ function checkScheduleTime(schedule: Schedule | undefined, ctx: z.RefinementCtx)
 }
 
 /** The body of a new definition: everything it must satisfy, checked in one place. */
-export function createJobSchema(handlers: HandlerCatalog, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS) {
+export function createJobSchema(handlers: HandlerCatalog, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS, hostError?: HostCheck) {
   return z
     .strictObject({
       name: Name,
@@ -177,6 +180,7 @@ export function createJobSchema(handlers: HandlerCatalog, limits: PayloadLimits 
       schedule: ScheduleSchema,
       retry: RetryPolicySchema.prefault({}),
       timeoutMs: TimeoutMs.optional(),
+      notify: notifySchema(hostError).optional(),
     })
     .superRefine((v, ctx) => {
       checkPayloadLimits(v.payload, limits, ctx);
@@ -187,7 +191,7 @@ export function createJobSchema(handlers: HandlerCatalog, limits: PayloadLimits 
 }
 export type CreateJobInput = z.infer<ReturnType<typeof createJobSchema>>;
 
-export function patchJobSchema(handlers: HandlerCatalog, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS) {
+export function patchJobSchema(handlers: HandlerCatalog, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS, hostError?: HostCheck) {
   return z
     .strictObject({
       name: Name.optional(),
@@ -201,6 +205,10 @@ export function patchJobSchema(handlers: HandlerCatalog, limits: PayloadLimits =
       schedule: ScheduleSchema.optional(),
       retry: RetryPolicySchema.optional(),
       timeoutMs: TimeoutMs.optional(),
+      notify: notifySchema(hostError)
+        .nullable()
+        .optional()
+        .meta({ description: 'Replaces the notification targets as a whole; `null` or `{}` removes them.' }),
     })
     .superRefine((v, ctx) => {
       if (Object.keys(v).length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'must change at least one field' });

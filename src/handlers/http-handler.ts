@@ -26,6 +26,8 @@ const HttpPayloadBase = z.strictObject({
   url: z
     .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
     .refine((u) => {
+      // zod runs this even when the format check failed: an unparsable URL is that check's to report.
+      if (!URL.canParse(u)) return true;
       const url = new URL(u);
       return url.username === '' && url.password === '';
     }, 'must not carry credentials: send them as headers.Authorization (kept secret)')
@@ -101,7 +103,8 @@ export interface HttpHandlerOptions {
 /** The payload schema; a URL whose host is a private literal is refused at create unless allowed. */
 function payloadSchema(network: NetworkPolicy) {
   return HttpPayloadBase.superRefine((p, ctx) => {
-    const error = network.literalHostError(new URL(p.url).hostname);
+    // Refinements run even when the URL failed its own check: only a parsable one is looked at.
+    const error = URL.canParse(p.url) ? network.literalHostError(new URL(p.url).hostname) : null;
     if (error) ctx.addIssue({ code: 'custom', path: ['url'], message: error });
   }).meta(PAYLOAD_META);
 }

@@ -25,3 +25,19 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (
   if (failure) throw failure.err;
   return results;
 }
+
+/** Runs the functions given to it at most `limit` at a time, the rest in order as lanes free up. */
+export function limiter(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (running >= limit) await new Promise<void>((go) => waiting.push(go));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}

@@ -46,6 +46,7 @@ export function toJobDefinition(doc: JobDoc): JobDefinition {
     secretFields: doc.secretFields ?? [],
     signingSecrets: (doc.signingSecrets ?? []) as JobDefinition['signingSecrets'],
     ownerKeyId: doc.ownerKeyId ?? null,
+    notify: (doc.notify ?? {}) as JobDefinition['notify'],
   };
 }
 

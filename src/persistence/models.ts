@@ -28,6 +28,8 @@ const jobSchema = new Schema(
     /** Sealed webhook signing secrets ({ sealed, createdAt, expiresAt }), newest first. */
     signingSecrets: { type: Schema.Types.Mixed, default: [] },
     ownerKeyId: { type: String, default: null },
+    /** Notification targets ({ onFailure, onDeadLetter, onMisfire }: URLs). */
+    notify: { type: Schema.Types.Mixed, default: {} },
   },
   { collection: 'jobs', timestamps: true, minimize: false, versionKey: false, strict: true },
 );

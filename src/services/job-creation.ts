@@ -88,6 +88,7 @@ export class JobCreation {
       secretFields,
       signingSecrets: [{ sealed: sealer.seal(signingSecret), createdAt: new Date(now), expiresAt: null }],
       ownerKeyId: owner,
+      notify: input.notify ?? {},
       timeoutMs: timeoutMs ?? this.deps.defaultTimeoutMs,
       status: 'scheduled',
       nextRunAt: dateOrNull(firstRunAt(input.schedule, now)),

@@ -173,6 +173,7 @@ export class JobService {
       if (errors.length > 0) throw new ValidationError('Invalid payload', errors);
     }
     const set: Partial<NewJob> = { ...patch } as Partial<NewJob>;
+    if (patch.notify !== undefined) set.notify = patch.notify ?? {};
     if (patch.payload !== undefined)
       Object.assign(set, this.patchedPayload(cur, patch.handler ?? cur.handler, patch.payload, patch.secretFields));
     if (patch.schedule) {

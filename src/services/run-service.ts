@@ -18,6 +18,8 @@ import { isSealed, type Sealer } from '../lib/sealing';
 import type { Lease, Leases } from '../queue/leases';
 import { Deadlines } from '../lib/deadlines';
 import type { RunActivity } from '../lib/run-activity';
+import type { NotifyKind } from '../domain/notify';
+import type { Notifications } from './notifications';
 
 export interface RunServiceDeps {
   cache: DefinitionCache;
@@ -39,6 +41,8 @@ export interface RunServiceDeps {
   durableAck: boolean;
   /** Told of every start, so that background store writes can wait for a pause. */
   activity?: Pick<RunActivity, 'started'>;
+  /** Tells jobs' `notify` webhooks of failed attempts, dead-lettered runs and skipped slots. */
+  notifications?: Pick<Notifications, 'notify'>;
 }
 
 /** Bounds the records written for occurrences passed over in one go (a long stall of a 1 s cron). */
@@ -141,21 +145,43 @@ export class RunService {
     if (passed.length === 0) return;
     const late = run.processedOn - slot;
     this.deps.logger.warn({ jobId: def.id, runId: run.id, late, passedOver: passed.length }, 'occurrences passed over');
+    let last: ExecutionRecord | undefined;
     for (const t of passed) {
       const runId = `repeat:${def.id}:${t}`;
       const at = new Date(run.processedOn);
-      this.write({
-        ...runRecord(run, def, 1, at, this.deps.workerId),
-        id: executionId(runId, 1),
-        runId,
-        scheduledFor: new Date(t),
-        driftMs: null,
-        status: 'skipped',
-        finishedAt: at,
-        durationMs: 0,
-        error: { code: 'misfire', message: `passed over: the occurrence before it started ${late} ms late` },
-      });
+      this.write(
+        (last = {
+          ...runRecord(run, def, 1, at, this.deps.workerId),
+          id: executionId(runId, 1),
+          runId,
+          scheduledFor: new Date(t),
+          driftMs: null,
+          status: 'skipped',
+          finishedAt: at,
+          durationMs: 0,
+          error: { code: 'misfire', message: `passed over: the occurrence before it started ${late} ms late` },
+        }),
+      );
     }
+    if (last) this.tell('onMisfire', def, last, passed.length);
+  }
+
+  private tell(kind: NotifyKind, def: JobDefinition, record: ExecutionRecord, count = 1): void {
+    this.deps.notifications?.notify(
+      kind,
+      def,
+      {
+        at: record.finishedAt ?? record.startedAt,
+        runId: record.runId,
+        executionId: record.id,
+        attempt: record.attempt,
+        status: record.status,
+        trigger: record.trigger,
+        scheduledFor: record.scheduledFor,
+        error: record.error,
+      },
+      count,
+    );
   }
 
   /**
@@ -182,6 +208,7 @@ export class RunService {
   private skip(run: QueuedRun, def: JobDefinition, attempt: number, startedAt: Date, reason: ExecutionError) {
     const record = this.finish(runRecord(run, def, attempt, startedAt, this.deps.workerId), 'skipped', reason, null);
     this.deps.stats.record(runOutcome(run, def, record, false, false));
+    this.tell('onMisfire', def, record);
     this.deps.logger.info({ jobId: def.id, runId: run.id, reason: reason.code }, 'occurrence skipped');
     return { skipped: reason.code };
   }
@@ -225,6 +252,8 @@ export class RunService {
       const record = this.finish(base, 'failed', error, scrub(err instanceof HandlerError ? err.options.result : undefined, secrets));
       if (final) this.deps.history.addDeadLetter(deadLetterEntry(run, def, record, 'failed'));
       this.deps.stats.record(runOutcome(run, def, record, final, final));
+      this.tell('onFailure', def, record);
+      if (final) this.tell('onDeadLetter', def, record);
       this.log(run).warn({ attempt, final, code: error.code, err: error.message }, 'attempt failed');
       await this.durable(record);
       const retryAfterMs = err instanceof HandlerError ? err.options.retryAfterMs : undefined;
@@ -321,7 +350,10 @@ export class RunService {
       return;
     }
     for (let i = 1; i < attempt; i++) {
-      if (!existing.has(executionId(run.id, i))) this.write(stalledRecord(run, def, i));
+      if (existing.has(executionId(run.id, i))) continue;
+      const record = stalledRecord(run, def, i);
+      this.write(record);
+      this.tell('onFailure', def, record);
     }
   }
 
@@ -343,5 +375,6 @@ export class RunService {
     const record = stalledRecord(run, def, lastAttempt);
     this.deps.history.addDeadLetter(deadLetterEntry(run, def, record, 'stalled'));
     this.deps.stats.record(runOutcome(run, def, record, true, true));
+    this.tell('onDeadLetter', def, record);
   }
 }

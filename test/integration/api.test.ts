@@ -122,6 +122,22 @@ describe('REST API against real Redis and FerretDB', () => {
     expect(res.body.errors).toEqual([{ path: 'payload.url', message: expect.stringMatching(/HTTP_ALLOW_PRIVATE_NETWORKS=true/) }]);
   });
 
+  it('answers a URL that does not parse with a 400 naming it, not a 500 from the host check', async () => {
+    for (const url of ['not a url', 'http://', 'https://[::1']) {
+      const res = await api.request('POST', '/api/v1/jobs', {
+        name: 'bad',
+        handler: 'http',
+        payload: { url },
+        schedule: { kind: 'delay', delayMs: 1000 },
+      });
+      expect({ url, status: res.status, paths: res.body.errors?.map((e: { path: string }) => e.path) }).toEqual({
+        url,
+        status: 400,
+        paths: ['payload.url'],
+      });
+    }
+  });
+
   it('answers 404 for unknown and malformed ids', async () => {
     expect((await api.request('GET', '/api/v1/jobs/000000000000000000000000')).status).toBe(404);
     expect((await api.request('GET', '/api/v1/jobs/not-an-id')).status).toBe(404);

@@ -30,6 +30,7 @@ export const componentExamples: Examples = {
       updatedAt: '2026-11-23T10:13:41.388Z',
       version: 1,
       ownerKeyId: null,
+      notify: { onFailure: 'https://hooks.example.com/tock/failures' },
     },
   },
   CreatedJobOnce: {
@@ -53,6 +54,7 @@ export const componentExamples: Examples = {
       updatedAt: '2026-11-23T10:13:41.388Z',
       version: 1,
       ownerKeyId: null,
+      notify: {},
       signingSecret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
     },
   },
@@ -79,6 +81,7 @@ export const componentExamples: Examples = {
           updatedAt: '2026-11-23T10:13:41.405Z',
           version: 1,
           ownerKeyId: null,
+          notify: {},
         },
       ],
       nextCursor: 'WyI2YjA0MTFkNWY2ZjY2YjljN2VjZGRkMjYiXQ',
@@ -105,6 +108,7 @@ export const componentExamples: Examples = {
       updatedAt: '2026-11-23T10:13:41.405Z',
       version: 1,
       ownerKeyId: null,
+      notify: {},
       recentExecutions: [
         {
           id: 'repeat:6b0411d5f6f66b9c7ecddd26:1795428823408.2',

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { ValidationError } from '../../domain/errors';
 import type { AuditAction } from '../../domain/audit';
 import { createJobSchema, patchJobSchema, type HandlerCatalog, type JobDefinition, type PayloadLimits } from '../../domain/job-definition';
+import type { HostCheck } from '../../domain/notify';
 import type { Logger } from '../../observability/logger';
 import type { IdempotencyStore } from '../../domain/idempotency';
 import type { AuditLog } from '../../services/audit-log';
@@ -28,6 +29,8 @@ export interface JobRoutesDeps {
   jobs: JobService;
   handlers: HandlerCatalog;
   payloadLimits: PayloadLimits;
+  /** Refuses private literal hosts in notification URLs, as the http handler does for its URL. */
+  hostError?: HostCheck;
   idempotency: IdempotencyStore;
   audit: Pick<AuditLog, 'record'>;
   logger: Logger;
@@ -35,8 +38,8 @@ export interface JobRoutesDeps {
 
 export function jobRoutes(deps: JobRoutesDeps): Router {
   const router = new Router();
-  const CreateJob = createJobSchema(deps.handlers, deps.payloadLimits);
-  const PatchJob = patchJobSchema(deps.handlers, deps.payloadLimits);
+  const CreateJob = createJobSchema(deps.handlers, deps.payloadLimits, deps.hostError);
+  const PatchJob = patchJobSchema(deps.handlers, deps.payloadLimits, deps.hostError);
   const read = requireScope('jobs:read');
   const write = requireScope('jobs:write');
   addBatchRoute(router, deps, CreateJob, write, idempotency(deps.idempotency, 'POST /jobs/batch', deps.logger));
