@@ -17,7 +17,8 @@ const CONCURRENCY = 16;
 const MARK = 'fz-op-7d1c';
 const OPERATORS = ['$ne', '$gt', '$gte', '$lt', '$in', '$nin', '$where', '$regex', '$exists', '$expr', '$or', '$set'];
 /** Operators Tock's own queries never use: seeing one in a command means it came from input. */
-const FOREIGN = new Set(['$where', '$regex', '$exists', '$expr', '$nin', '$function', '$jsonSchema', '$elemMatch']);
+// `$regex` is checked on its own: Tock sends one, for the name search, always escaped.
+const FOREIGN = new Set(['$where', '$exists', '$expr', '$nin', '$function', '$jsonSchema', '$elemMatch']);
 
 interface FuzzRequest {
   method: string;
@@ -90,10 +91,11 @@ const rawBody = fc.oneof(
 );
 const queryValue = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom(MARK, 'scheduled', 'http', 'cron', '0', '101', '-1', '2030-01-01T00:00:00Z'),
+  fc.constantFrom(MARK, 'scheduled', 'http', 'cron', 'interval', '0', '101', '-1', '2030-01-01T00:00:00Z', '1h', '7d', '*/5 * * * *'),
 );
 const queryKey = fc.oneof(
-  fc.constantFrom('status', 'handler', 'scheduleKind', 'nextRunBefore', 'limit', 'cursor', 'jobId', 'state'),
+  fc.constantFrom('status', 'handler', 'scheduleKind', 'nextRunBefore', 'limit', 'cursor', 'jobId', 'state', 'name', 'window'),
+  fc.constantFrom('kind', 'expression', 'timezone', 'everyMs', 'delayMs', 'runAt', 'startAt', 'endAt', 'count'),
   fc.constantFrom(...OPERATORS).map((op) => `status[${op}]`),
   fc.constantFrom('$where', 'handler[$regex]', '__proto__', 'status[]', 'limit[$gt]'),
   fc.string({ maxLength: 20 }),
@@ -109,10 +111,36 @@ const pathId = fc.oneof(
   fc.constantFrom('%24ne', '..', '%00', '{"$ne":1}', 'a'.repeat(400)),
 );
 
+/**
+ * Valid jobs but for one field: every refinement runs (the object-level ones only run on a body
+ * whose shape parsed), so a check that throws on a value another check refused shows up here.
+ */
+const notify = fc.oneof(
+  json,
+  fc.dictionary(fc.constantFrom('onFailure', 'onDeadLetter', 'onMisfire', 'onSuccess'), fc.oneof(fc.string(), fc.webUrl(), json)),
+);
+const nearValid = fc.oneof(
+  fc
+    .record({
+      url: fc.oneof(fc.string(), fc.webUrl(), fc.constantFrom('http://', 'https://[::1', 'http://u:p@x.test', 'http://127.0.0.1/')),
+    })
+    .map(({ url }) => ({
+      name: 'near',
+      handler: 'http',
+      payload: { url },
+      schedule: { kind: 'delay', delayMs: 1000 },
+    })),
+  notify.map((n) => ({ name: 'near', handler: 'noop', schedule: { kind: 'delay', delayMs: 1000 }, notify: n })),
+);
+
 function requests(existingId: string): fc.Arbitrary<FuzzRequest> {
   const withBody = (method: string, url: string) => rawBody.map((body) => ({ method, url, body }));
   return fc.oneof(
     { weight: 6, arbitrary: withBody('POST', '/api/v1/jobs') },
+    { weight: 2, arbitrary: nearValid.map((b) => ({ method: 'POST', url: '/api/v1/jobs', body: JSON.stringify(b) })) },
+    { weight: 1, arbitrary: nearValid.map((b) => ({ method: 'PATCH', url: `/api/v1/jobs/${existingId}`, body: JSON.stringify(b) })) },
+    { weight: 2, arbitrary: queryString.map((q) => ({ method: 'GET', url: `/api/v1/schedules/preview?${q}` })) },
+    { weight: 1, arbitrary: queryString.map((q) => ({ method: 'GET', url: `/api/v1/jobs/${existingId}/stats?${q}` })) },
     { weight: 3, arbitrary: withBody('PATCH', `/api/v1/jobs/${existingId}`) },
     { weight: 1, arbitrary: pathId.chain((id) => withBody('PATCH', `/api/v1/jobs/${encodeURIComponent(id)}`)) },
     {
@@ -242,11 +270,18 @@ function fixed(existingId: string): FuzzRequest[] {
   return out;
 }
 
+/** A `$regex` Tock sends (the name search) is the input escaped: no metacharacter is left unescaped. */
+function literalPattern(pattern: unknown): boolean {
+  return typeof pattern === 'string' && !/[.*+?^${}()|[\]]/.test(pattern.replace(/\\./g, ''));
+}
+
 /** `$`-keys whose value is the injected mark, and operators Tock never sends, anywhere in a command. */
 function operatorViolations(value: unknown, path: string, out: string[], depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 200) return;
   for (const [key, child] of Object.entries(value)) {
-    if (key.startsWith('$')) {
+    if (key === '$regex') {
+      if (!literalPattern(child)) out.push(`${path}.${key}`);
+    } else if (key.startsWith('$')) {
       const direct = child === MARK || (Array.isArray(child) && child.includes(MARK));
       if (direct || FOREIGN.has(key)) out.push(`${path}.${key}`);
     }
