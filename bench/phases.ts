@@ -114,9 +114,14 @@ export async function timingPhase(
 /** (c) Tock: list latency over many definitions and records. */
 export async function listPhase(ctx: BenchContext, plan: BenchPlan, run: boolean): Promise<ListFigures> {
   ctx.log(`(c) Tock: list latency on ${plan.list.definitions} definitions and ${plan.list.records} records`);
-  if (!run) return { jobs: none, executions: none, storeJobs: none, storeExecutions: none };
+  if (!run) return { jobs: none, executions: none, storeJobs: none, storeExecutions: none, stats: none, storeStats: none };
   const c = await startTock(ctx, 'list', { worker: false });
-  const figures = await measureList(ctx, c, { reps: plan.listReps, samples: plan.listSamples, ...plan.list });
+  const figures = await measureList(ctx, c, {
+    reps: plan.listReps,
+    samples: plan.listSamples,
+    statsSamples: plan.statsSamples,
+    ...plan.list,
+  });
   await c.stop();
   return figures;
 }

@@ -36,6 +36,7 @@ export function benchPlan(quick: boolean) {
         schedulers: { n: 1000, windowMs: 12_000 },
         rawSchedulers: { n: 1000, windowMs: 12_000 },
         listSamples: 12,
+        statsSamples: 10,
       }
     : {
         reps: 3,
@@ -53,6 +54,7 @@ export function benchPlan(quick: boolean) {
         schedulers: { n: 1000, windowMs: 60_000 },
         rawSchedulers: { n: 1000, windowMs: 8000 },
         listSamples: 15,
+        statsSamples: 40,
       };
 }
 

@@ -9,7 +9,7 @@ import { figure, type Figure } from './lib/context';
 import { renderMarkdown, renderTable, type Row } from './lib/report';
 import type { BenchServers } from './lib/servers';
 import { round } from './lib/stats';
-import type { CreateFigures, ListFigures } from './measure/api';
+import { STATS_RECORDS, type CreateFigures, type ListFigures } from './measure/api';
 import type { BaselineFigures } from './measure/baseline';
 import type { OnceFigures } from './measure/once';
 import type { StoreFigures } from './measure/store';
@@ -257,6 +257,14 @@ function rowsOf(
     { label: '  store alone: the same list queries, p99', unit: 'ms', fig: list.storeJobs, bar: 'report', digits: 1 },
     { label: '  store alone: the same executions queries, p99', unit: 'ms', fig: list.storeExecutions, bar: 'report', digits: 1 },
     {
+      label: `GET /jobs/{id}/stats?window=7d (${STATS_RECORDS.toLocaleString('en-US')} records of one job), p99`,
+      unit: 'ms',
+      fig: list.stats,
+      bar: 'report',
+      digits: 1,
+    },
+    { label: '  store alone: reading those records, p99', unit: 'ms', fig: list.storeStats, bar: 'report', digits: 1 },
+    {
       label: 'Redis bytes per pending one-time definition',
       unit: 'bytes',
       fig: create.redisBytesPerPending,
@@ -330,6 +338,8 @@ function resultsOf(
     baselineSchedulerLatenessP99Ms: m(rawSchedulerP99, 1),
     storeListJobsP99Ms: m(list.storeJobs, 1),
     storeListExecutionsP99Ms: m(list.storeExecutions, 1),
+    statsP99Ms: m(list.stats, 1),
+    storeStatsP99Ms: m(list.storeStats, 1),
     tockSustainedCpuUsPerExecution: m(tockCpu, 0),
     baselineSustainedCpuUsPerJob: m(rawCpu, 0),
     tockSustainedSingleJobsPerSec: m(tock.sustainedSingle, 0),

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { buildExecutionQuery, EXECUTION_SORT, toExecutionDoc } from '../../src/persistence/execution-repository';
+import { buildExecutionQuery, EXECUTION_SORT, STATS_QUERY, toExecutionDoc } from '../../src/persistence/execution-repository';
 import { buildListQuery } from '../../src/persistence/job-repository';
 import { figure, type BenchContext, type Figure } from '../lib/context';
 import { cpuPerOp, cpuSnapshot } from '../lib/cpu';
@@ -185,6 +185,9 @@ export interface ListFigures {
   /** The same queries sent straight to the store (the repositories' filter and sort, no HTTP, no Tock). */
   storeJobs: Figure;
   storeExecutions: Figure;
+  /** GET /jobs/{id}/stats?window=7d over one job's 10,000 records, and the store alone reading them. */
+  stats: Figure;
+  storeStats: Figure;
 }
 
 async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<number[]> {
@@ -201,7 +204,7 @@ async function timed(n: number, op: (i: number) => Promise<unknown>): Promise<nu
 export async function measureList(
   ctx: BenchContext,
   c: TockCluster,
-  o: { reps: number; samples: number; definitions: number; records: number },
+  o: { reps: number; samples: number; statsSamples: number; definitions: number; records: number },
 ): Promise<ListFigures> {
   const now = Date.now();
   const handlers = ['noop', 'http', 'sleep', 'simulate'];
@@ -300,10 +303,74 @@ export async function measureList(
         `; store alone p99 ${storeJobsP99[rep]?.toFixed(1)} / ${storeExecP99[rep]?.toFixed(1)} ms`,
     );
   }
+  const { stats, storeStats } = await measureStats(ctx, c, o.reps, o.statsSamples);
   return {
     jobs: figure(jobsP99, { queries: jobQueries }),
     executions: figure(execP99),
     storeJobs: figure(storeJobsP99),
     storeExecutions: figure(storeExecP99),
+    stats,
+    storeStats,
   };
+}
+
+export const STATS_RECORDS = 10_000;
+
+/**
+ * One job with 10,000 records over the last 6 days (a quarter failed), then GET its stats over 7
+ * days: the API reads all of them (executions_jobId_startedAt) and summarises them.
+ */
+async function measureStats(
+  ctx: BenchContext,
+  c: TockCluster,
+  reps: number,
+  samples: number,
+): Promise<{ stats: Figure; storeStats: Figure }> {
+  const now = Date.now();
+  const def = definitionDoc(0, now);
+  await c.db.models.Job.collection.insertOne(def as never);
+  const jobId = def._id.toHexString();
+  const span = 6 * 86_400_000;
+  for (let b = 0; b < STATS_RECORDS / 1000; b++) {
+    const docs = Array.from({ length: 1000 }, (_, k) => {
+      const i = b * 1000 + k;
+      const startedAt = new Date(now - span + Math.floor((i * span) / STATS_RECORDS));
+      const failed = i % 4 === 3;
+      return toExecutionDoc({
+        ...noopRecord(jobId, i),
+        status: failed ? 'failed' : 'succeeded',
+        startedAt,
+        scheduledFor: new Date(startedAt.getTime() - (i % 50)),
+        finishedAt: new Date(startedAt.getTime() + (i % 300)),
+        durationMs: i % 300,
+        driftMs: i % 50,
+        error: failed ? { code: 'http-503', message: 'unexpected HTTP status 503' } : null,
+      });
+    });
+    await c.db.models.Execution.collection.insertMany(docs as never[]);
+  }
+  const path = `/api/v1/jobs/${jobId}/stats?window=7d`;
+  const check = await request(c.api.baseUrl, 'GET', path);
+  const runs = (check.body as { runs?: number }).runs;
+  if (runs !== STATS_RECORDS) throw new Error(`stats counted ${runs} of ${STATS_RECORDS} records: ${JSON.stringify(check.body)}`);
+  const execColl = c.db.models.Execution.collection;
+  const statsP99: (number | null)[] = [];
+  const storeP99: (number | null)[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const store = await timed(samples, () =>
+      execColl
+        .find(STATS_QUERY.filter(jobId, new Date(Date.now() - 7 * 86_400_000)) as never, { projection: STATS_QUERY.projection })
+        .sort(STATS_QUERY.sort)
+        .limit(50_001)
+        .toArray(),
+    );
+    const r = await sample(samples, () => request(c.api.baseUrl, 'GET', path));
+    statsP99.push(r.failures ? null : percentile(r.ms, 99));
+    storeP99.push(percentile(store, 99));
+    ctx.log(
+      `  stats rep ${rep + 1}: GET /jobs/{id}/stats over ${STATS_RECORDS.toLocaleString('en-US')} records p99 ${statsP99[rep]?.toFixed(1)} ms ` +
+        `(p50 ${percentile(r.ms, 50)?.toFixed(1)}); store alone reading them p99 ${storeP99[rep]?.toFixed(1)} ms`,
+    );
+  }
+  return { stats: figure(statsP99), storeStats: figure(storeP99) };
 }
