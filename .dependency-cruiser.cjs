@@ -1,7 +1,8 @@
 /**
  * The layers of src/ (docs/development.md#source-layout), checked by `npm run lint`:
  *   bin -> api | worker -> services -> persistence | queue | handlers -> domain
- * with lib (I/O-free helpers), config and observability beside them. An import that points up or
+ * with lib (I/O-free helpers), config and observability beside them; web/ (the dashboard, bundled for
+ * the browser) uses only src/domain/schedule-text. An import that points up or
  * across fails the lint.
  */
 const layer = (name) => `^src/${name}/`;
@@ -66,6 +67,19 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(bin|embedded)/' },
       to: { path: layer('embedded') },
+    },
+    {
+      name: 'web-uses-pure-domain-only',
+      comment: 'The dashboard (web/) runs in the browser: of src/ it bundles only I/O-free domain text helpers.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: '^src/domain/schedule-text\\.ts$' },
+    },
+    {
+      name: 'server-does-not-import-web',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^web/' },
     },
     {
       name: 'mongoose-only-in-persistence',

@@ -3,7 +3,7 @@
 # One image for every Tock process: the API (default), a worker (`node dist/bin/worker.js`) or both
 # in one process (`node dist/bin/all.js`).
 
-# ---- build: all dependencies, TypeScript compiled to dist/ ------------------------------------
+# ---- build: all dependencies, TypeScript compiled to dist/, the dashboard to dist/web ----------
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 
@@ -14,6 +14,7 @@ RUN npm ci
 
 COPY tsconfig*.json ./
 COPY src ./src
+COPY web ./web
 COPY scripts ./scripts
 COPY openapi.yaml ./
 RUN npm run build

@@ -1,6 +1,7 @@
 /**
  * Projects: unit (pure logic), integration (real Redis + FerretDB), e2e (spawned processes),
- * fault (processes and servers killed, stopped and restarted; each test prints its figure).
+ * fault (processes and servers killed, stopped and restarted; each test prints its figure), browser
+ * (the web dashboard in chromium against spawned processes; needs `npm run build` and chromium).
  * `npm run test:long` runs the long suites (soak and anything over a minute) instead: test/long.
  */
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] };
@@ -19,5 +20,6 @@ module.exports = {
         { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
         { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
         { ...common, displayName: 'fault', testMatch: ['<rootDir>/test/fault/**/*.test.ts'] },
+        { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
       ],
 };

@@ -26,6 +26,7 @@ import { jobRoutes } from './routes/jobs';
 import { adminRoutes } from './routes/keys';
 import { sessionRoutes } from './routes/session';
 import { statsRoutes } from './routes/stats';
+import { webRoutes } from './routes/web';
 
 export const OPENAPI_PATH = path.resolve(__dirname, '../../openapi.yaml');
 export const BODY_LIMIT = '1mb';
@@ -53,6 +54,8 @@ export interface AppDeps {
   /** Why a notification URL's host may not be called; null when it may. */
   hostError: HostCheck;
   access: AccessOptions;
+  /** The built dashboard (default dist/web). */
+  webDir?: string;
 }
 
 export interface AccessOptions {
@@ -122,7 +125,7 @@ export function createApp(deps: AppDeps): Koa {
     }
   });
 
-  // Public: probes, the contract and its page, signing in.
+  // Public: probes, the contract and its page, signing in, the dashboard's files.
   const root = new Router();
   root.use(healthRoutes(deps.health).routes());
   const spec = readFileSync(OPENAPI_PATH, 'utf8');
@@ -131,6 +134,8 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = spec;
   });
   root.use(sessionRoutes(deps).routes());
+  // The dashboard's page and assets (the page signs in, then calls /api/v1 with its cookie).
+  root.use(webRoutes({ dir: deps.webDir }).routes());
   app.use(root.routes()).use(root.allowedMethods());
   const docs = docsRoutes();
   app.use(docs.assets.routes()).use(docs.page);

@@ -1,0 +1,175 @@
+/**
+ * Calls to the Tock API from the browser, authenticated by the session cookie. Every change is sent
+ * as JSON (the API refuses a cookie-authenticated change in any other form), with `{}` when the
+ * operation takes no body.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export type Scope = 'jobs:read' | 'jobs:write' | 'dead-letter:write' | 'admin';
+export interface Session {
+  keyId: string;
+  name: string;
+  scopes: Scope[];
+}
+
+export function can(session: Session, scope: Scope): boolean {
+  return session.scopes.includes('admin') || session.scopes.includes(scope);
+}
+
+export interface Answer<T> {
+  body: T;
+  etag: string | null;
+}
+
+async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  const write = method !== 'GET';
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: { Accept: 'application/json', ...(write ? { 'Content-Type': 'application/json' } : {}), ...headers },
+    body: write ? JSON.stringify(body ?? {}) : undefined,
+  });
+  const text = res.status === 204 ? '' : await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON (a proxy's error page, say): the status alone tells what happened.
+  }
+  if (!res.ok) {
+    const problem = (parsed ?? {}) as { detail?: string; title?: string; errors?: FieldError[] };
+    throw new ApiError(res.status, problem.detail ?? problem.title ?? `${method} ${path} answered ${res.status}`, problem.errors ?? []);
+  }
+  return { body: parsed as T, etag: res.headers.get('ETag') };
+}
+
+export const api = {
+  get: <T>(path: string) => call<T>('GET', path).then((a) => a.body),
+  getWithEtag: <T>(path: string) => call<T>('GET', path),
+  send: <T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>) =>
+    call<T>(method, path, body, headers),
+};
+
+/** `?a=1&b=2` of the given values, leaving out empty ones. */
+export function queryString(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+// ----- the API's resources, as far as the dashboard reads them ---------------------------------
+
+export type Schedule =
+  | { kind: 'once'; runAt: string }
+  | { kind: 'delay'; delayMs: number }
+  | ({ kind: 'interval'; everyMs: number } & Bounds)
+  | ({ kind: 'cron'; expression: string; timezone?: string } & Bounds);
+export interface Bounds {
+  startAt?: string;
+  endAt?: string;
+  limit?: number;
+  misfire?: 'skip' | 'runOnce';
+  overlap?: 'allow' | 'forbid';
+}
+
+export interface Job {
+  id: string;
+  name: string;
+  handler: string;
+  payload: Record<string, unknown>;
+  secretFields: string[];
+  schedule: Schedule;
+  retry: { attempts: number; backoff: { type: 'fixed' | 'exponential'; delayMs: number; maxDelayMs?: number } };
+  timeoutMs: number;
+  status: string;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  lastExecutionStatus: string | null;
+  runCount: number;
+  failureCount: number;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Execution {
+  id: string;
+  jobId: string;
+  runId: string;
+  attempt: number;
+  status: string;
+  trigger: string;
+  scheduledFor: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  driftMs: number | null;
+  workerId: string;
+  error: { message: string; code: string } | null;
+}
+
+export interface DeadLetterEntry {
+  id: string;
+  jobId: string;
+  jobName: string;
+  handler: string;
+  runId: string;
+  trigger: string;
+  reason: 'failed' | 'stalled';
+  attempts: number;
+  error: { message: string; code: string } | null;
+  lastExecutionId: string;
+  failedAt: string;
+  state: 'open' | 'retried';
+  retriedAt: string | null;
+  retryRunId: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface Overview {
+  jobs: { total: number; byStatus: Record<string, number> };
+  lastHour: { runs: number; succeeded: number; failed: number };
+  deadLetter: { open: number };
+  queue: Record<string, number>;
+  workers: { connected: number; ids: string[] };
+  at: string;
+}
+
+export interface JobStats {
+  window: string;
+  runs: number;
+  succeeded: number;
+  failed: number;
+  stalled: number;
+  skipped: number;
+  cancelled: number;
+  running: number;
+  successRate: number | null;
+  durationMs: { p50: number; p95: number; max: number } | null;
+  latenessMs: { p50: number; p95: number } | null;
+  lastFailure: { at: string; executionId: string; error: { message: string; code: string } | null } | null;
+  truncated: boolean;
+}
+
+export interface Preview {
+  description: string;
+  runs: string[];
+}
