@@ -70,16 +70,28 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
     await checkPage(admin);
   });
 
-  it("shows a job's runs as they happen, its next runs and stats, and pauses it from its page", async () => {
+  /** Fills the new-job form's common fields (the handler's own are left to the caller). */
+  const startForm = async (page: Page, name: string, handler: string) => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    await page.getByRole('heading', { name: 'New job' }).waitFor();
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Handler').selectOption(handler);
+  };
+
+  it('creates an interval job through the form, previewing its fire times, and shows its runs as they happen', async () => {
     const { page } = admin;
-    const made = await http(base(), 'POST', '/api/v1/jobs', {
-      name: 'every second',
-      handler: 'noop',
-      schedule: { kind: 'interval', everyMs: 1000 },
-    });
-    expect(made.status).toBe(201);
-    await page.getByRole('link', { name: 'Jobs' }).click();
-    await page.getByRole('link', { name: 'every second' }).click();
+    await startForm(page, 'every second', 'noop');
+    await page.getByLabel('Kind').selectOption('interval');
+    await page.getByLabel('Every (seconds)').fill('1');
+    // The preview follows the typing: the API's words for the schedule and its next fire times.
+    await page.getByTestId('schedule-preview').getByText('every second', { exact: true }).waitFor();
+    await page.getByTestId('schedule-preview').locator('li').nth(4).waitFor();
+    await screenshot(page, 'form');
+    await checkPage(admin);
+    await page.getByRole('button', { name: 'Create job' }).click();
+
+    await page.getByRole('heading', { name: 'every second' }).waitFor();
     await page.getByTestId('job-schedule').filter({ hasText: 'every second' }).waitFor();
     await page.locator('[data-testid="next-runs"] li').nth(9).waitFor();
     // The history fills in while the page is open (it polls): three runs, newest first, each succeeded.
@@ -88,15 +100,129 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
     await screenshot(page, 'job');
     await checkPage(admin);
 
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('cell', { name: 'every second' }).first().waitFor();
+    await screenshot(page, 'jobs');
+    await checkPage(admin);
+  });
+
+  it('pauses a job from its page: the state shows paused and its runs stop', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'every second' }).click();
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.getByTestId('job-status').filter({ hasText: 'paused' }).waitFor();
     await page.getByRole('button', { name: 'Resume' }).waitFor();
-    // Runs stop. That something does not happen can only be watched for a while: three slots, in which
-    // a running job records three runs; one already under way when it paused may still finish.
-    const count = async () => (await http(base(), 'GET', `/api/v1/jobs/${made.body.id}/executions?limit=100`)).body.items.length as number;
+    const id = /\/ui\/jobs\/([0-9a-f]{24})$/.exec(page.url())![1]!;
+    // That something does not happen can only be watched for a while: three slots, in which a running
+    // job records three runs; one already under way when it paused may still finish.
+    const count = async () => (await http(base(), 'GET', `/api/v1/jobs/${id}/executions?limit=100`)).body.items.length as number;
     const atPause = await count();
+    expect(atPause).toBeGreaterThanOrEqual(3);
     await page.waitForTimeout(3000);
     expect((await count()) - atPause).toBeLessThanOrEqual(1);
+    expect((await http(base(), 'GET', `/api/v1/jobs/${id}`)).body.status).toBe('paused');
+  });
+
+  it("shows the API's field errors beside the fields", async () => {
+    const { page } = admin;
+    await startForm(page, ' ', 'sleep');
+    await page.getByLabel('Duration (ms)').fill('-5');
+    await page.getByLabel('Kind').selectOption('interval');
+    await page.getByLabel('Every (seconds)').fill('0.5');
+    await page.getByRole('button', { name: 'Create job' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The request body is invalid' }).waitFor();
+    for (const [label, text] of [
+      ['Every (seconds)', '1000'],
+      ['Duration (ms)', '0'],
+      ['Name', ''],
+    ] as const) {
+      const input = page.getByLabel(label);
+      expect(await input.getAttribute('aria-invalid')).toBe('true');
+      const errorId = (await input.getAttribute('aria-describedby'))!.split(' ').find((i) => i.endsWith('-error'))!;
+      const shown = (await page.locator(`#${errorId}`).textContent())!;
+      expect(shown).toContain(text);
+    }
+    await checkPage(admin, [401, 400]);
+  });
+
+  it('sends a failing run to the dead letter, shows its attempts, and records a retry that succeeds once the job is fixed', async () => {
+    const { page } = admin;
+    await startForm(page, 'always fails', 'simulate');
+    await page.getByLabel('Failure rate (0 to 1)').fill('1');
+    await page.getByLabel('Kind').selectOption('delay');
+    await page.getByLabel('Delay (seconds)').fill('0');
+    await page.getByLabel('Attempts per run').fill('1');
+    await page.getByRole('button', { name: 'Create job' }).click();
+    await page.getByRole('heading', { name: 'always fails' }).waitFor();
+    await cellsOf(page, 'Status').filter({ hasText: 'failed' }).first().waitFor();
+
+    await page.getByRole('link', { name: 'Dead letter', exact: true }).click();
+    const row = page.locator('table[data-testid="dead-letter"] tbody tr').filter({ hasText: 'always fails' });
+    await row.waitFor();
+    await row.getByRole('button', { name: /Inspect/ }).click();
+    await page.getByTestId('dead-letter-details').getByText('simulated failure', { exact: false }).first().waitFor();
+    await page.getByTestId('dead-letter-details').locator('li').filter({ hasText: '#1' }).filter({ hasText: 'failed' }).waitFor();
+    await screenshot(page, 'dead-letter');
+    await checkPage(admin, [401, 400]);
+
+    // Fix the job through the edit form, then retry the entry: the retry run succeeds.
+    await row.getByRole('link', { name: 'always fails' }).click();
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByLabel('Failure rate (0 to 1)').fill('0');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('heading', { name: 'always fails' }).waitFor();
+    await page.getByText('version 2').waitFor();
+    await page.getByRole('link', { name: 'Dead letter', exact: true }).click();
+    await row.getByRole('button', { name: /Retry/ }).click();
+    await page.getByRole('status').filter({ hasText: 'Retry started' }).waitFor();
+    await row.waitFor({ state: 'detached' });
+    await page.getByLabel('State').selectOption('retried');
+    await page.locator('table[data-testid="dead-letter"] tbody tr').filter({ hasText: 'always fails' }).waitFor();
+
+    await page.getByRole('link', { name: 'always fails' }).first().click();
+    await page
+      .locator('table[data-testid="history"] tr')
+      .filter({ hasText: 'dead-letter-retry' })
+      .filter({ hasText: 'succeeded' })
+      .waitFor({ timeout: UI_TIMEOUT_MS });
+    await checkPage(admin, [401, 400]);
+  });
+
+  it('says that someone else changed the job when the edit form saves over a newer version (412)', async () => {
+    const { page } = admin;
+    const id = ((await http(base(), 'GET', '/api/v1/jobs?name=every%20second')).body.items[0] as { id: string }).id;
+    await page.goto(`${base()}/ui/jobs/${id}/edit`);
+    await page.getByLabel('Name').fill('every second, renamed here');
+    const other = await http(base(), 'PATCH', `/api/v1/jobs/${id}`, { name: 'every second, renamed elsewhere' });
+    expect(other.status).toBe(200);
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Someone else changed this job; reload' }).waitFor();
+    expect((await http(base(), 'GET', `/api/v1/jobs/${id}`)).body.name).toBe('every second, renamed elsewhere');
+    await checkPage(admin, [401, 400, 412]);
+  });
+
+  it('offers a read-only key no write buttons', async () => {
+    const made = await http(base(), 'POST', '/api/v1/keys', { name: 'viewer', scopes: ['jobs:read'] });
+    expect(made.status).toBe(201);
+    const viewer = await openPage(browser);
+    try {
+      const { page } = viewer;
+      await signIn(page, base(), made.body.key);
+      await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+      await page.getByRole('link', { name: 'always fails' }).waitFor();
+      expect(await page.getByRole('link', { name: 'New job' }).count()).toBe(0);
+      await page.getByRole('link', { name: 'always fails' }).click();
+      await page.getByTestId('job-status').waitFor();
+      for (const name of ['Trigger now', 'Pause', 'Resume', 'Delete']) expect(await page.getByRole('button', { name }).count()).toBe(0);
+      expect(await page.getByRole('link', { name: 'Edit' }).count()).toBe(0);
+      await page.getByRole('link', { name: 'Dead letter', exact: true }).click();
+      await page.getByLabel('State').selectOption('retried');
+      await page.locator('table[data-testid="dead-letter"] tbody tr').first().waitFor();
+      expect(await page.getByRole('button', { name: /Retry|Dismiss/ }).count()).toBe(0);
+      await checkPage(viewer);
+    } finally {
+      await viewer.context.close();
+    }
   });
 
   it('fits a phone-width screen (390 px) without scrolling sideways', async () => {

@@ -123,6 +123,9 @@ export function JobPage({ session, jobId }: { session: Session; jobId: string })
         <Definition job={j} />
         <NextRuns job={j} />
       </div>
+      <p>
+        <Link href={`/ui/dead-letter?jobId=${j.id}`}>Dead-letter entries of this job</Link>
+      </p>
       <Stats jobId={j.id} />
       <History jobId={j.id} />
     </>
