@@ -66,7 +66,6 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
     await signIn(page, base(), TEST_ADMIN_KEY);
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.getByTestId('workers-connected').filter({ hasText: '2' }).waitFor();
-    await screenshot(page, 'overview');
     await checkPage(admin);
   });
 
@@ -186,6 +185,16 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
       .filter({ hasText: 'succeeded' })
       .waitFor({ timeout: UI_TIMEOUT_MS });
     await checkPage(admin, [401, 400]);
+
+    // The overview counts both jobs and the runs of the last hour.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByTestId('jobs-total').filter({ hasText: '2' }).waitFor();
+    await page
+      .getByTestId('failures-last-hour')
+      .filter({ hasText: /^[1-9]/ })
+      .waitFor();
+    await screenshot(page, 'overview');
+    await checkPage(admin, [401, 400]);
   });
 
   it('says that someone else changed the job when the edit form saves over a newer version (412)', async () => {
@@ -235,6 +244,7 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
         await phone.page.getByRole('heading', { level: 1 }).waitFor();
         await phone.page.waitForLoadState('networkidle');
         expect({ path, overflows: await overflowsHorizontally(phone.page) }).toEqual({ path, overflows: false });
+        if (path.startsWith('/ui/jobs/') && !path.endsWith('new')) await screenshot(phone.page, 'phone-job');
       }
       expect(phone.unexpectedErrors()).toEqual([]);
     } finally {
