@@ -96,8 +96,14 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
     // The history fills in while the page is open (it polls): three runs, newest first, each succeeded.
     await cellsOf(page, 'Status').nth(2).waitFor({ timeout: UI_TIMEOUT_MS });
     expect(await cellsOf(page, 'Status').first().textContent()).toBe('succeeded');
+    await page.getByLabel('Window').selectOption('1h');
+    await page.getByText('success rate').waitFor();
     await screenshot(page, 'job');
     await checkPage(admin);
+
+    await page.getByRole('button', { name: 'Trigger now' }).click();
+    await page.getByRole('status').filter({ hasText: 'Run started' }).waitFor();
+    await cellsOf(page, 'Trigger').filter({ hasText: 'manual' }).first().waitFor();
 
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByRole('cell', { name: 'every second' }).first().waitFor();
@@ -250,5 +256,30 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
     } finally {
       await phone.context.close();
     }
+  });
+
+  it('deletes a job after asking once more, and signs out', async () => {
+    const { page } = admin;
+    await page.goto(`${base()}/ui/jobs?name=renamed%20elsewhere`);
+    await page.getByRole('link', { name: 'every second, renamed elsewhere' }).click();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.getByRole('link', { name: 'always fails' }).waitFor();
+    expect(await page.getByRole('link', { name: 'every second, renamed elsewhere' }).count()).toBe(0);
+    expect((await http(base(), 'GET', '/api/v1/jobs?name=renamed%20elsewhere')).body.items).toEqual([]);
+
+    // On a fresh page the keyboard reaches the skip link first.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    await page.reload();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+    expect(admin.unexpectedErrors([401, 400, 412])).toEqual([]);
   });
 });

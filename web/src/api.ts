@@ -18,6 +18,9 @@ export class ApiError extends Error {
   }
 }
 
+/** Dispatched on window when the API no longer knows the session. */
+export const SIGNED_OUT = 'tock:signed-out';
+
 export type Scope = 'jobs:read' | 'jobs:write' | 'dead-letter:write' | 'admin';
 export interface Session {
   keyId: string;
@@ -50,6 +53,8 @@ async function call<T>(method: string, path: string, body?: unknown, headers: Re
     // Not JSON (a proxy's error page, say): the status alone tells what happened.
   }
   if (!res.ok) {
+    // The session ended (expired, key revoked): back to the sign-in form.
+    if (res.status === 401 && path.startsWith('/api/')) window.dispatchEvent(new Event(SIGNED_OUT));
     const problem = (parsed ?? {}) as { detail?: string; title?: string; errors?: FieldError[] };
     throw new ApiError(res.status, problem.detail ?? problem.title ?? `${method} ${path} answered ${res.status}`, problem.errors ?? []);
   }

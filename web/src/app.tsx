@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Session } from './api';
+import { api, ApiError, SIGNED_OUT, type Session } from './api';
 import { ErrorNote, Loading } from './components';
 import { Link, navigate, useLocation } from './router';
 import { DeadLetterPage } from './pages/dead-letter';
@@ -19,6 +19,9 @@ export function App() {
       if (err instanceof ApiError && err.status === 401) setSession(null);
       else setError(err as Error);
     });
+    const signedOut = () => setSession(null);
+    window.addEventListener(SIGNED_OUT, signedOut);
+    return () => window.removeEventListener(SIGNED_OUT, signedOut);
   }, []);
 
   if (error) return <ErrorNote error={error} />;
@@ -62,7 +65,9 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
           Sign out
         </button>
       </header>
-      <main id="main">{route(path, query, session)}</main>
+      <main id="main" tabIndex={-1}>
+        {route(path, query, session)}
+      </main>
     </>
   );
 }

@@ -9,6 +9,8 @@ export function navigate(to: string, replace = false): void {
   else history.pushState(null, '', to);
   listeners.forEach((l) => l());
   window.scrollTo(0, 0);
+  // As a page load would: the next Tab starts at the new page's content, not where the old one was.
+  requestAnimationFrame(() => document.getElementById('main')?.focus({ preventScroll: true }));
 }
 
 export function useLocation(): { path: string; query: URLSearchParams } {

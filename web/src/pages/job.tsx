@@ -33,11 +33,13 @@ export function JobPage({ session, jobId }: { session: Session; jobId: string })
   const writer = can(session, 'jobs:write');
   const ifMatch = etag ? { 'If-Match': etag } : undefined;
 
-  const act = async (label: string, run: () => Promise<unknown>) => {
+  /** Runs a change and shows its outcome; `gone` when the page leaves (a deleted job has nothing to reload). */
+  const act = async (label: string, run: () => Promise<unknown>, gone = false) => {
     setBusy(true);
     setMessage(null);
     try {
       await run();
+      if (gone) return;
       setMessage({ kind: 'ok', text: label });
       await job.reload();
     } catch (err) {
@@ -93,10 +95,14 @@ export function JobPage({ session, jobId }: { session: Session; jobId: string })
                 class="danger"
                 disabled={busy}
                 onClick={() =>
-                  act('Deleted.', async () => {
-                    await api.send('DELETE', `/api/v1/jobs/${j.id}`, {}, ifMatch);
-                    navigate('/ui/jobs');
-                  })
+                  act(
+                    'Deleted.',
+                    async () => {
+                      await api.send('DELETE', `/api/v1/jobs/${j.id}`, {}, ifMatch);
+                      navigate('/ui/jobs');
+                    },
+                    true,
+                  )
                 }
               >
                 Yes, delete
