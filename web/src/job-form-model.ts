@@ -1,4 +1,4 @@
-import type { Job, Schedule } from './api';
+import type { Job, Schedule } from './types';
 
 /**
  * The create/edit form's state (every input as the text it holds) and its conversion to the API's
@@ -193,10 +193,28 @@ export function changesOf(body: Record<string, unknown>, job: Job): Record<strin
     timeoutMs: job.timeoutMs,
   };
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) if (JSON.stringify(v) !== JSON.stringify(current[k])) out[k] = v;
+  for (const [k, v] of Object.entries(body)) if (canonical(v) !== canonical(current[k])) out[k] = v;
   // A changed handler needs its payload alongside.
   if (out.handler !== undefined) out.payload = body.payload;
   return out;
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** JSON with sorted keys and every date-time in UTC: the same value written two ways compares equal. */
+export function canonical(value: unknown): string {
+  const norm = (v: unknown): unknown => {
+    if (typeof v === 'string' && ISO_TIME.test(v)) return new Date(v).toISOString();
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
+      );
+    return v;
+  };
+  return JSON.stringify(norm(value));
 }
 
 export function formOf(job: Job): FormState {
