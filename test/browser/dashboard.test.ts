@@ -203,6 +203,28 @@ describe('web dashboard (chromium, API + 2 workers as processes)', () => {
     await checkPage(admin, [401, 400]);
   });
 
+  it('dismisses a dead-letter entry', async () => {
+    const { page } = admin;
+    const made = await http(base(), 'POST', '/api/v1/jobs', {
+      name: 'fails once more',
+      handler: 'simulate',
+      payload: { failureRate: 1 },
+      schedule: { kind: 'delay', delayMs: 0 },
+      retry: { attempts: 1 },
+    });
+    expect(made.status).toBe(201);
+    await page.getByRole('link', { name: 'Dead letter', exact: true }).click();
+    await page.getByLabel('State').selectOption('open');
+    const row = page.locator('table[data-testid="dead-letter"] tbody tr').filter({ hasText: 'fails once more' });
+    await row.getByRole('button', { name: /Dismiss/ }).click();
+    await page.getByRole('status').filter({ hasText: 'Dismissed' }).waitFor();
+    await row.waitFor({ state: 'detached' });
+    const left = await http(base(), 'GET', `/api/v1/dead-letter?jobId=${made.body.id}`);
+    expect(left.body.items).toEqual([]);
+    await http(base(), 'DELETE', `/api/v1/jobs/${made.body.id}`);
+    await checkPage(admin, [401, 400]);
+  });
+
   it('says that someone else changed the job when the edit form saves over a newer version (412)', async () => {
     const { page } = admin;
     const id = ((await http(base(), 'GET', '/api/v1/jobs?name=every%20second')).body.items[0] as { id: string }).id;
