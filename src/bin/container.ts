@@ -255,8 +255,7 @@ export async function startWorker(
     logger,
   );
   const quit = (redis: { quit(): Promise<unknown> }) => ({ close: async () => void (await redis.quit()) });
-  let process_: WorkerProcess | undefined;
-  const probe = deps.probe
+  const probe: ProbeServer | undefined = deps.probe
     ? new ProbeServer({
         port: cfg.WORKER_METRICS_PORT,
         metrics: deps.metrics,
@@ -265,7 +264,8 @@ export async function startWorker(
           { name: 'mongodb', check: () => deps.db.ping() },
           {
             name: 'consuming',
-            check: async () => Boolean(process_?.consuming) && consumer.worker.isRunning() && !consumer.worker.isPaused(),
+            // Called only once the server listens, which WorkerProcess.start does: `worker` is set by then.
+            check: async (): Promise<boolean> => worker.consuming && consumer.worker.isRunning() && !consumer.worker.isPaused(),
           },
         ],
       })
@@ -282,7 +282,6 @@ export async function startWorker(
     logger: deps.logger,
     probe,
   });
-  process_ = worker;
   await worker.start();
   return { workerId, worker: consumer.worker, history, close: () => worker.close() };
 }

@@ -21,7 +21,10 @@ const RECONCILE_CHECK_MS = 5000;
  * reconciler (at start, every RECONCILE_INTERVAL_MS, and as soon as Redis is back after an
  * outage) and history retention.
  */
-export function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; redis: Redis; logger: Logger; metrics?: TockMetrics }): Stop {
+export function startMaintenance(
+  cfg: Config,
+  deps: { db: Database; queue: JobQueue; redis: Redis; logger: Logger; metrics?: TockMetrics },
+): Stop {
   const logger = deps.logger.child({ component: 'maintenance' });
   const leases = new Leases(deps.redis, `${cfg.QUEUE_PREFIX}:lock`, 60_000);
   const jobs = new JobRepository(deps.db.models);

@@ -303,7 +303,13 @@ export class RunService {
     return cached.prepared;
   }
 
-  private finish(def: JobDefinition, base: ExecutionRecord, status: ExecutionStatus, error: ExecutionError | null, result: unknown): ExecutionRecord {
+  private finish(
+    def: JobDefinition,
+    base: ExecutionRecord,
+    status: ExecutionStatus,
+    error: ExecutionError | null,
+    result: unknown,
+  ): ExecutionRecord {
     const finishedAt = new Date();
     const record = {
       ...base,

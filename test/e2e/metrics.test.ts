@@ -1,3 +1,5 @@
+import { JobQueue } from '../../src/queue/job-queue';
+import { createRedis } from '../../src/queue/redis';
 import { useCluster } from '../helpers/e2e';
 import { http } from '../helpers/http';
 import { metricsPortOf } from '../helpers/processes';
@@ -35,6 +37,17 @@ describe('metrics (API + 2 workers as processes)', () => {
     return Object.fromEntries(rows.map((r) => [r._id, r.n]));
   };
 
+  let redis: ReturnType<typeof createRedis>;
+  let jobQueue: JobQueue;
+  beforeAll(() => {
+    redis = createRedis(e.ctx.redisUrl, 'command');
+    jobQueue = new JobQueue(redis, { prefix: e.ctx.prefix });
+  });
+  afterAll(async () => {
+    await jobQueue?.close();
+    redis?.disconnect();
+  });
+
   it('counts every execution record, dead-letter entry and queue state as the store and the queue hold them', async () => {
     const ok = await Promise.all(
       Array.from({ length: 6 }, (_, i) => create({ name: `ok ${i}`, handler: 'noop', schedule: { kind: 'delay', delayMs: 300 } })),
@@ -66,8 +79,11 @@ describe('metrics (API + 2 workers as processes)', () => {
       { timeoutMs: 60_000, intervalMs: 250 },
     );
     expect((await http(e.cluster.baseUrl, 'POST', `/api/v1/jobs/${overlapping}/pause`)).status).toBe(200);
+    // Its run in flight finishes (then nothing more runs, so every figure below holds still).
+    await waitFor('no run in flight', async () => (await jobQueue.counts()).active === 0, { timeoutMs: 10_000, intervalMs: 200 });
     // Requests whose route has an id in it, for the HTTP metrics below.
-    for (const id of [...ok.slice(0, 2), failing[0]!]) expect((await http(e.cluster.baseUrl, 'GET', `/api/v1/jobs/${id}`)).status).toBe(200);
+    for (const id of [...ok.slice(0, 2), failing[0]!])
+      expect((await http(e.cluster.baseUrl, 'GET', `/api/v1/jobs/${id}`)).status).toBe(200);
 
     // Records reach the store after the metric counts them (the history writer batches): wait for both to settle.
     let runs: Record<string, number> = {};
@@ -90,7 +106,8 @@ describe('metrics (API + 2 workers as processes)', () => {
     await waitFor(
       'tock_dead_letter_entries to equal the open entries',
       async () => {
-        deadLetterTruth = ((await http(e.cluster.baseUrl, 'GET', '/api/v1/dead-letter?limit=100')).body as { items: unknown[] }).items.length;
+        deadLetterTruth = ((await http(e.cluster.baseUrl, 'GET', '/api/v1/dead-letter?limit=100')).body as { items: unknown[] }).items
+          .length;
         deadLetter = sumOf(await scrapeApi(), 'tock_dead_letter_entries');
         return deadLetterTruth === 2 && deadLetter === deadLetterTruth;
       },
@@ -104,7 +121,7 @@ describe('metrics (API + 2 workers as processes)', () => {
     await waitFor(
       'tock_queue_jobs to equal the queue counts',
       async () => {
-        queueTruth = await e.queue.counts();
+        queueTruth = await jobQueue.counts();
         queue = sumBy(await scrapeApi(), 'tock_queue_jobs', 'state');
         return JSON.stringify(queue, Object.keys(queueTruth).sort()) === JSON.stringify(queueTruth, Object.keys(queueTruth).sort());
       },
@@ -123,6 +140,8 @@ describe('metrics (API + 2 workers as processes)', () => {
     expect(sumOf(workers, 'tock_runs_total', { handler: 'noop', outcome: 'succeeded' })).toBe(6);
     expect(sumOf(workers, 'tock_runs_total', { handler: 'simulate', outcome: 'failed' })).toBe(4);
     expect(sumOf(workers, 'tock_history_flush_seconds_count')).toBeGreaterThan(0);
+    const misfires = await e.db.models.Execution.countDocuments({ status: 'skipped', 'error.code': 'misfire' } as never);
+    expect(sumOf(workers, 'tock_misfires_total')).toBe(misfires);
     expect(sumOf(workers, 'tock_history_buffered_records')).toBe(0);
     expect(workers.some((s) => s.name === 'process_cpu_seconds_total')).toBe(true);
 
@@ -130,7 +149,9 @@ describe('metrics (API + 2 workers as processes)', () => {
     const routes = new Set(http_.map((s) => s.labels.route));
     expect(routes).toContain('/api/v1/jobs/:id');
     expect(routes).toContain('/api/v1/jobs');
-    expect(http_.find((s) => s.labels.route === '/api/v1/jobs/:id' && s.labels.method === 'GET' && s.labels.status === '200')?.value).toBe(3);
+    expect(http_.find((s) => s.labels.route === '/api/v1/jobs/:id' && s.labels.method === 'GET' && s.labels.status === '200')?.value).toBe(
+      3,
+    );
     // Never a raw path: no job id appears in any route label.
     for (const r of routes) expect(r).not.toMatch(/[0-9a-f]{24}/);
     expect(api.some((s) => s.name === 'tock_http_request_duration_seconds_bucket' && s.labels.route === '/api/v1/jobs/:id')).toBe(true);
@@ -143,7 +164,7 @@ describe('metrics (API + 2 workers as processes)', () => {
       ['tock_run_duration_seconds_count', durations, `${(records.succeeded ?? 0) + (records.failed ?? 0)} succeeded+failed records`],
       ['tock_dead_letter_entries', deadLetter, `${deadLetterTruth} open via GET /api/v1/dead-letter`],
       ...Object.keys(queueTruth).map((s) => [`tock_queue_jobs{state="${s}"}`, queue[s] ?? 0, `${queueTruth[s]} JobQueue.counts()`]),
-      ['tock_misfires_total', sumOf(workers, 'tock_misfires_total'), 'skipped records with code misfire'],
+      ['tock_misfires_total', sumOf(workers, 'tock_misfires_total'), `${misfires} skipped records with code misfire`],
       ['tock_history_buffered_records', sumOf(workers, 'tock_history_buffered_records'), '0 (all flushed)'],
       ['tock_http_requests_total{route="/api/v1/jobs/:id",method="GET",status="200"}', 3, '3 requests made'],
     ];

@@ -34,6 +34,7 @@ export function sumOf(samples: readonly Sample[], name: string, match: Record<st
 /** Sums `name` by the value of `label`. */
 export function sumBy(samples: readonly Sample[], name: string, label: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const s of samples) if (s.name === name && s.labels[label] !== undefined) out[s.labels[label]] = (out[s.labels[label]] ?? 0) + s.value;
+  for (const s of samples)
+    if (s.name === name && s.labels[label] !== undefined) out[s.labels[label]] = (out[s.labels[label]] ?? 0) + s.value;
   return out;
 }
