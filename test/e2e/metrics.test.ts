@@ -1,6 +1,7 @@
 import { JobQueue } from '../../src/queue/job-queue';
 import { createRedis } from '../../src/queue/redis';
 import { useCluster } from '../helpers/e2e';
+import { startSink, type Sink } from '../helpers/fault';
 import { http } from '../helpers/http';
 import { metricsPortOf } from '../helpers/processes';
 import { parseExposition, sumBy, sumOf, type Sample } from '../helpers/prometheus';
@@ -14,7 +15,15 @@ import { waitFor } from '../helpers/wait-for';
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe('metrics (API + 2 workers as processes)', () => {
-  const e = useCluster({ COUNTER_FLUSH_INTERVAL_MS: '200', MISFIRE_GRACE_MS: '5000' }, 2);
+  const e = useCluster({ COUNTER_FLUSH_INTERVAL_MS: '200', MISFIRE_GRACE_MS: '5000', HTTP_ALLOW_PRIVATE_NETWORKS: 'true' }, 2);
+  let sink: Sink;
+  beforeAll(async () => {
+    sink = await startSink((_req, res) => {
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  afterAll(() => sink?.close());
 
   const scrapeWorker = async (i: number): Promise<Sample[]> => {
     const res = await fetch(`http://127.0.0.1:${metricsPortOf(e.cluster.workers[i]!)}/metrics`);
@@ -60,6 +69,7 @@ describe('metrics (API + 2 workers as processes)', () => {
           payload: { failureRate: 1 },
           schedule: { kind: 'delay', delayMs: 300 },
           retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 100 } },
+          notify: { onDeadLetter: `${sink.url}/dead-letter` },
         }),
       ),
     );
@@ -130,6 +140,19 @@ describe('metrics (API + 2 workers as processes)', () => {
       throw new Error(`${err.message}: metric ${JSON.stringify(queue)}, queue ${JSON.stringify(queueTruth)}`);
     });
 
+    // One dead-letter notification per failing job, each counted by the worker that delivered it.
+    let delivered = -1;
+    await waitFor(
+      'tock_notifications_total to count the deliveries the receiver got',
+      async () => {
+        delivered = sumOf(await scrapeWorkers(), 'tock_notifications_total', { kind: 'onDeadLetter', outcome: 'delivered' });
+        return sink.hits.length === 2 && delivered === sink.hits.length;
+      },
+      { timeoutMs: 20_000, intervalMs: 250 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: metric ${delivered}, receiver ${sink.hits.length}`);
+    });
+
     const workers = await scrapeWorkers();
     const api = await scrapeApi();
     // The histograms saw every finished attempt that has a duration and a start drift.
@@ -164,6 +187,7 @@ describe('metrics (API + 2 workers as processes)', () => {
       ['tock_run_duration_seconds_count', durations, `${(records.succeeded ?? 0) + (records.failed ?? 0)} succeeded+failed records`],
       ['tock_dead_letter_entries', deadLetter, `${deadLetterTruth} open via GET /api/v1/dead-letter`],
       ...Object.keys(queueTruth).map((s) => [`tock_queue_jobs{state="${s}"}`, queue[s] ?? 0, `${queueTruth[s]} JobQueue.counts()`]),
+      ['tock_notifications_total{kind="onDeadLetter",outcome="delivered"}', delivered, `${sink.hits.length} received by the sink`],
       ['tock_misfires_total', sumOf(workers, 'tock_misfires_total'), `${misfires} skipped records with code misfire`],
       ['tock_history_buffered_records', sumOf(workers, 'tock_history_buffered_records'), '0 (all flushed)'],
       ['tock_http_requests_total{route="/api/v1/jobs/:id",method="GET",status="200"}', 3, '3 requests made'],
