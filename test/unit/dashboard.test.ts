@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { METRIC_NAMES, TockMetrics } from '../../src/observability/metrics';
 
 /**
@@ -95,5 +96,16 @@ describe('the Grafana dashboard', () => {
   it('lists in METRIC_NAMES exactly the tock_ metrics registered', async () => {
     const names = [...(await registered()).keys()].filter((n) => n.startsWith('tock_'));
     expect(names.sort()).toEqual([...METRIC_NAMES].sort());
+  });
+});
+
+describe('deploy/prometheus.yml', () => {
+  it('scrapes the API with a key from a file and every worker found by DNS on port 9464', () => {
+    const config = parse(readFileSync(path.resolve(__dirname, '../../deploy/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { job_name: string; authorization?: { credentials_file?: string }; dns_sd_configs?: unknown[] }[];
+    };
+    const jobs = Object.fromEntries(config.scrape_configs.map((c) => [c.job_name, c]));
+    expect(jobs['tock-api']!.authorization).toEqual({ type: 'Bearer', credentials_file: '/etc/prometheus/secrets/metrics-key' });
+    expect(jobs['tock-worker']!.dns_sd_configs).toEqual([{ names: ['worker'], type: 'A', port: 9464, refresh_interval: '30s' }]);
   });
 });
