@@ -1,9 +1,9 @@
 import { JobQueue } from '../../src/queue/job-queue';
 import { createRedis } from '../../src/queue/redis';
 import { useCluster } from '../helpers/e2e';
-import { startSink, type Sink } from '../helpers/fault';
+import { startSink, tockEnv, type Sink } from '../helpers/fault';
 import { http } from '../helpers/http';
-import { metricsPortOf } from '../helpers/processes';
+import { metricsPortOf, spawnWorkers, stopAll } from '../helpers/processes';
 import { parseExposition, sumBy, sumOf, type Sample } from '../helpers/prometheus';
 import { waitFor } from '../helpers/wait-for';
 
@@ -221,5 +221,29 @@ describe('metrics (API + 2 workers as processes)', () => {
       });
       expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
     }
+  });
+
+  it('turns a worker not ready (503, consuming) as soon as it stops taking runs, while it is still live', async () => {
+    await stopAll(e.cluster.workers);
+    const id = await create({ name: 'slow', handler: 'sleep', payload: { durationMs: 4000 }, schedule: { kind: 'delay', delayMs: 0 } });
+    const [w] = await spawnWorkers(tockEnv(e.ctx, { WORKER_SHUTDOWN_GRACE_MS: '30000' }), 1, 'late');
+    e.procs.push(w!);
+    await waitFor('the slow run to start', async () => (await jobQueue.counts()).active === 1, { timeoutMs: 10_000, intervalMs: 50 });
+    const base = `http://127.0.0.1:${metricsPortOf(w!)}`;
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    w!.child.kill('SIGTERM');
+    const body = await waitFor(
+      'readiness to fail while the run finishes',
+      async () => {
+        const res = await fetch(`${base}/health/ready`);
+        return res.status === 503 ? ((await res.json()) as { checks: Record<string, { status: string }> }) : null;
+      },
+      { timeoutMs: 3000, intervalMs: 50 },
+    );
+    expect(body.checks).toEqual({ redis: { status: 'ok' }, mongodb: { status: 'ok' }, consuming: { status: 'unavailable' } });
+    expect((await fetch(`${base}/health/live`)).status).toBe(200);
+    await waitFor('the worker to exit', () => w!.child.exitCode !== null, { timeoutMs: 20_000, intervalMs: 100 });
+    expect(w!.child.exitCode).toBe(0);
+    expect(await e.db.models.Execution.countDocuments({ status: 'succeeded', runId: { $regex: `^${id}` } } as never)).toBe(1);
   });
 });
