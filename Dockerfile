@@ -36,8 +36,8 @@ COPY --from=build /app/scripts ./scripts
 USER node
 EXPOSE 3000
 
-# Liveness of the API process. Worker containers serve no HTTP: run them with this check disabled
-# (docker-compose.yml does; with `docker run`, pass --no-healthcheck).
+# Liveness of the API process. Worker containers serve /health/live on WORKER_METRICS_PORT (9464)
+# instead: docker-compose.yml gives them that check; with `docker run`, pass --no-healthcheck or your own.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "require('http').get('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"]
 

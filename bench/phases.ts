@@ -9,6 +9,7 @@ import { createFigures, measureCreateRep, measureList, type CreateFigures, type 
 import { measureBaseline, measureBaselineSchedulers, type BaselineFigures } from './measure/baseline';
 import { measureOnce, type OnceFigures } from './measure/once';
 import { measureStore, type StoreFigures } from './measure/store';
+import { measureMetricsOverhead, type MetricsFigures } from './measure/metrics';
 import { measureLatenessRep, measureSchedulers, timingFigures } from './measure/timing';
 import { measureTockRun, type TockRunFigures } from './measure/tock-run';
 import type { BenchPlan } from './plan';
@@ -124,4 +125,11 @@ export async function listPhase(ctx: BenchContext, plan: BenchPlan, run: boolean
   });
   await c.stop();
   return figures;
+}
+
+/** (c) Tock: sustained throughput with metrics on and off. */
+export async function metricsPhase(ctx: BenchContext, plan: BenchPlan, run: boolean): Promise<MetricsFigures> {
+  ctx.log('(c) Tock: sustained with metrics on and off (METRICS_ENABLED)');
+  if (!run) return { on: none, off: none };
+  return measureMetricsOverhead(ctx, { rounds: plan.slowReps, stepMs: plan.stepMs, firstRate: 300 });
 }

@@ -1,11 +1,11 @@
 /** The benchmark's command line and the sizes of its phases (a full run, or `--quick`). */
 
 /** The phases `--only` can name; the rest report null. */
-export type Phase = 'store' | 'baseline' | 'run' | 'once' | 'create' | 'timing' | 'list';
+export type Phase = 'store' | 'baseline' | 'run' | 'once' | 'create' | 'timing' | 'list' | 'metrics';
 
 export interface BenchOptions {
   quick: boolean;
-  /** `--only=store,baseline,run,once,create,timing,list` runs some phases (for investigating). */
+  /** `--only=store,baseline,run,once,create,timing,list,metrics` runs some phases (for investigating). */
   only: string[] | undefined;
   want(phase: Phase): boolean;
 }

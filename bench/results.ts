@@ -13,6 +13,7 @@ import { STATS_RECORDS, type CreateFigures, type ListFigures } from './measure/a
 import type { BaselineFigures } from './measure/baseline';
 import type { OnceFigures } from './measure/once';
 import type { StoreFigures } from './measure/store';
+import type { MetricsFigures } from './measure/metrics';
 import type { TockRunFigures } from './measure/tock-run';
 import type { BenchOptions, BenchPlan } from './plan';
 
@@ -28,6 +29,7 @@ export interface PhaseFigures {
   timing: Record<string, Figure>;
   rawSchedulerP99: Figure;
   list: ListFigures;
+  metrics: MetricsFigures;
 }
 
 /** What results.json's `meta` tells about the run. */
@@ -62,7 +64,7 @@ type Derived = ReturnType<typeof derive>;
 
 function rowsOf(
   plan: BenchPlan,
-  { store, baseline, tock, once, create, timing, rawSchedulerP99, list }: PhaseFigures,
+  { store, baseline, tock, once, create, timing, rawSchedulerP99, list, metrics }: PhaseFigures,
   derived: Derived,
 ): Row[] {
   const { B, L, Ls, lim, limS, tockCpu, rawCpu, tockCpu1 } = derived;
@@ -122,6 +124,16 @@ function rowsOf(
     },
     { label: '  CPU per execution at the highest step held', unit: 'µs, all processes', fig: tockCpu, bar: 'report' },
     { label: '  raw BullMQ: CPU per job at the highest step held', unit: 'µs, all processes', fig: rawCpu, bar: 'report' },
+    {
+      label: 'Tock sustained, metrics on (METRICS_ENABLED=true)',
+      unit: 'jobs/s',
+      fig: metrics.on,
+      bar: '>= 0.95 x off',
+      ratio: ratio(metrics.on.median, metrics.off.median),
+      ratioOf: 'off',
+      pass: metrics.on.median === null || metrics.off.median === null ? null : metrics.on.median >= 0.95 * metrics.off.median,
+    },
+    { label: '  the same, metrics off (METRICS_ENABLED=false)', unit: 'jobs/s', fig: metrics.off, bar: 'reference (off)' },
     {
       label: 'Tock sustained via one POST /jobs/{id}/trigger per run',
       unit: 'jobs/s',
@@ -286,7 +298,7 @@ function rowsOf(
 /** results.json's headline keys, then `meta` and the figures with their details. */
 function resultsOf(
   plan: BenchPlan,
-  { store, baseline, tock, once, create, timing, rawSchedulerP99, list }: PhaseFigures,
+  { store, baseline, tock, once, create, timing, rawSchedulerP99, list, metrics }: PhaseFigures,
   derived: Derived,
   run: RunInfo,
 ) {
@@ -345,6 +357,9 @@ function resultsOf(
     tockSustainedSingleJobsPerSec: m(tock.sustainedSingle, 0),
     sustainedSingleRatioToLimit: round(ratio(tock.sustainedSingle.median, Ls), 3),
     tockSustainedSingleCpuUsPerExecution: m(tockCpu1, 0),
+    metricsOnSustainedJobsPerSec: m(metrics.on, 0),
+    metricsOffSustainedJobsPerSec: m(metrics.off, 0),
+    metricsOnRatioToOff: round(ratio(metrics.on.median, metrics.off.median), 3),
     meta: {
       mode: quick ? 'quick' : 'full',
       command: quick ? 'npm run bench -- --quick' : 'npm run bench',
@@ -379,6 +394,7 @@ function resultsOf(
       timing,
       baselineSchedulerLateness: rawSchedulerP99,
       list,
+      metrics,
     },
   };
 }

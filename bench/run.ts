@@ -7,7 +7,7 @@ import { ensureBuilt } from './lib/build';
 import { cleanupAll, installSignalHandlers } from './lib/cleanup';
 import type { BenchContext } from './lib/context';
 import { startServers } from './lib/servers';
-import { baselinePhase, createPhase, listPhase, oncePhase, storePhase, timingPhase, tockRunPhase } from './phases';
+import { baselinePhase, createPhase, listPhase, metricsPhase, oncePhase, storePhase, timingPhase, tockRunPhase } from './phases';
 import { benchPlan, parseOptions } from './plan';
 import { report } from './results';
 
@@ -35,8 +35,13 @@ async function main(): Promise<void> {
   const create = await createPhase(ctx, plan, want('create'));
   const { timing, rawSchedulerP99 } = await timingPhase(ctx, plan, want('timing'));
   const list = await listPhase(ctx, plan, want('list'));
+  const metrics = await metricsPhase(ctx, plan, want('metrics'));
 
-  await report(plan, { store, baseline, tock, once, create, timing, rawSchedulerP99, list }, { options, started, servers, notes, log });
+  await report(
+    plan,
+    { store, baseline, tock, once, create, timing, rawSchedulerP99, list, metrics },
+    { options, started, servers, notes, log },
+  );
 }
 
 main()

@@ -91,6 +91,7 @@ async function start(): Promise<void> {
     const { createLogger } = await fromDist<typeof import('../src/observability/logger')>('observability/logger.js');
     const { startWorker } = await fromDist<typeof import('../src/bin/container')>('bin/container.js');
     const { Sealer, sealingKey } = await fromDist<typeof import('../src/lib/sealing')>('lib/sealing.js');
+    const { TockMetrics } = await fromDist<typeof import('../src/observability/metrics')>('observability/metrics.js');
     const cfg = loadConfig({
       REDIS_URL: redisUrl,
       MONGODB_URL: process.env.MONGODB_URL,
@@ -100,6 +101,8 @@ async function start(): Promise<void> {
       WORKER_ID: 'bench-worker',
       NODE_ENV: 'production',
       TOCK_ENCRYPTION_KEY: process.env.TOCK_ENCRYPTION_KEY,
+      METRICS_ENABLED: process.env.METRICS_ENABLED,
+      WORKER_METRICS_PORT: '0',
     });
     const db = await openMonitoredDatabase(cfg.MONGODB_URL!);
     runtime = await startWorker(cfg, {
@@ -108,6 +111,9 @@ async function start(): Promise<void> {
       registry: new HandlerRegistry(builtinHandlers({ allowPrivateNetworks: cfg.HTTP_ALLOW_PRIVATE_NETWORKS })),
       sealer: new Sealer(sealingKey(cfg.TOCK_ENCRYPTION_KEY!)),
       logger: createLogger('warn'),
+      // As dist/bin/worker.js runs it: metrics (METRICS_ENABLED) and the probe server.
+      metrics: cfg.METRICS_ENABLED ? new TockMetrics({ labels: { service: 'tock-worker' } }) : undefined,
+      probe: cfg.METRICS_ENABLED,
     });
     worker = runtime.worker as unknown as Worker;
     const close = runtime.close;

@@ -24,11 +24,15 @@ export interface TockCluster {
   stop(): Promise<void>;
 }
 
-export async function startTock(ctx: BenchContext, name: string, opts: { worker: boolean }): Promise<TockCluster> {
+export async function startTock(
+  ctx: BenchContext,
+  name: string,
+  opts: { worker: boolean; env?: Record<string, string> },
+): Promise<TockCluster> {
   await settleStore(ctx.servers, ctx.log, name);
   const prefix = `b-${name}`;
   const url = mongoUrl(ctx.servers, `bench_${name}`);
-  const env = { REDIS_URL: ctx.servers.redisUrl, MONGODB_URL: url, QUEUE_PREFIX: prefix };
+  const env = { REDIS_URL: ctx.servers.redisUrl, MONGODB_URL: url, QUEUE_PREFIX: prefix, ...opts.env };
   const api = await startApi(env);
   // The benchmark's own setup and cleanup (a deleteMany of 5,000 definitions while a worker still
   // updates them) can take FerretDB longer than the 30 s Tock's processes allow a query.

@@ -12,6 +12,7 @@ import type { HandlerCatalog, PayloadLimits } from '../domain/job-definition';
 import type { AuditLog } from '../services/audit-log';
 import type { KeyService } from '../services/key-service';
 import type { Logger } from '../observability/logger';
+import type { HttpMetrics, MetricsExposition } from '../observability/metrics';
 import type { DeadLetterService } from '../services/dead-letter-service';
 import type { JobService } from '../services/job-service';
 import type { StatsService } from '../services/stats-service';
@@ -23,6 +24,7 @@ import { deadLetterRoutes } from './routes/dead-letter';
 import { executionRoutes } from './routes/executions';
 import { healthRoutes, type HealthCheck } from './routes/health';
 import { jobRoutes } from './routes/jobs';
+import { metricsRoutes } from './routes/metrics';
 import { adminRoutes } from './routes/keys';
 import { sessionRoutes } from './routes/session';
 import { statsRoutes } from './routes/stats';
@@ -56,6 +58,8 @@ export interface AppDeps {
   access: AccessOptions;
   /** The built dashboard (default dist/web). */
   webDir?: string;
+  /** Prometheus metrics: GET /metrics and the HTTP request metrics (none when METRICS_ENABLED=false). */
+  metrics?: MetricsExposition & HttpMetrics;
 }
 
 export interface AccessOptions {
@@ -83,6 +87,7 @@ export function createApp(deps: AppDeps): Koa {
       'request',
     );
   });
+  if (deps.metrics) app.use(httpMetrics(deps.metrics));
   app.use(problemMiddleware(log));
   app.use(htmlPages());
   app.use(hostGuard(new Set(deps.access.allowedHosts.map((h) => h.toLowerCase()))));
@@ -145,6 +150,10 @@ export function createApp(deps: AppDeps): Koa {
   app.use(sameSiteWrites(corsOrigins));
   app.use(rateLimit(deps.requestLimit));
 
+  // Beside the API, not under /api/v1: Prometheus's convention, and it answers while MongoDB is down.
+  const metrics = metricsRoutes(deps);
+  app.use(metrics.routes()).use(metrics.allowedMethods());
+
   const api = new Router({ prefix: '/api/v1' });
   api.use(async (_ctx, next) => {
     if (!deps.storeConnected()) throw new UnavailableError('MongoDB is unavailable', 5);
@@ -163,6 +172,24 @@ export function createApp(deps: AppDeps): Koa {
   app.use(boardGuard());
   app.use(deps.board);
   return app;
+}
+
+/**
+ * Counts each request by the router's template (`/api/v1/jobs/:id`), never its raw path: a label
+ * per job id would grow without bound. Requests no route matched are `unmatched`. Outside the
+ * problem middleware, so the status is the one sent.
+ */
+function httpMetrics(metrics: HttpMetrics): Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+      const seconds = (performance.now() - started) / 1000;
+      metrics.observe(typeof route === 'string' ? route : 'unmatched', ctx.method, ctx.status, seconds);
+    }
+  };
 }
 
 /**

@@ -40,6 +40,8 @@ import { DefinitionCache } from '../services/definition-cache';
 import { JobService } from '../services/job-service';
 import { RunService } from '../services/run-service';
 import { WorkerProcess } from '../worker/worker-process';
+import { ProbeServer } from '../worker/probe-server';
+import { TockMetrics } from '../observability/metrics';
 import { checkRedis, connectMongo, redact } from './connections';
 import { resolveServers } from './embedded-servers';
 import type { Stop } from './lifecycle';
@@ -67,6 +69,8 @@ export interface ApiOptions {
   network?: NetworkPolicy;
   limits?: Partial<ApiLimits>;
   access?: Partial<AccessOptions>;
+  /** The process's metrics (METRICS_ENABLED): GET /metrics, request metrics, queue and dead-letter gauges. */
+  metrics?: TockMetrics;
 }
 
 export interface ApiLimits {
@@ -112,6 +116,9 @@ export function composeApi(o: ApiOptions): ComposedApi {
     logger: o.logger,
   });
   const audit = new AuditLog(new AuditRepository(o.db.models), o.logger.child({ component: 'audit' }));
+  // Cluster-wide gauges, sampled on scrape: on the API only, so that N workers do not report them N times.
+  o.metrics?.queueJobs(() => o.queue.counts());
+  o.metrics?.deadLetters(() => deadLetters.countOpen());
   const app = createApp({
     jobs: new JobService({
       jobs,
@@ -136,6 +143,7 @@ export function composeApi(o: ApiOptions): ComposedApi {
     hostError: (host) => (o.network ?? new NetworkPolicy(false)).literalHostError(host),
     access: { corsOrigins: [], allowedHosts: [], ...o.access },
     logger: o.logger,
+    metrics: o.metrics,
     storeConnected: () => o.db.conn.readyState === 1,
     health: [
       { name: 'redis', check: () => o.queue.ping() },
@@ -162,7 +170,16 @@ export interface WorkerRuntime {
 /** A worker over Redis and a database, configured by `cfg`; started, taking runs. */
 export async function startWorker(
   cfg: Config,
-  deps: { redisUrl: string; db: Database; registry: HandlerRegistry; sealer: Sealer; logger: Logger },
+  deps: {
+    redisUrl: string;
+    db: Database;
+    registry: HandlerRegistry;
+    sealer: Sealer;
+    logger: Logger;
+    metrics?: TockMetrics;
+    /** Serve the probe and metrics server on WORKER_METRICS_PORT (a worker-only process). */
+    probe?: boolean;
+  },
 ): Promise<WorkerRuntime> {
   const workerId = cfg.WORKER_ID ?? `${os.hostname()}:${process.pid}`;
   const logger = deps.logger.child({ component: 'worker', workerId });
@@ -177,8 +194,18 @@ export async function startWorker(
       eager: cfg.HISTORY_DURABLE_ACK,
     },
     logger,
+    deps.metrics,
   );
-  const stats = new RunStatsCoalescer(deps.db.models, { flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS, yieldTo: activity }, logger);
+  deps.metrics?.historyBuffer(() => history.pending);
+  const stats = new RunStatsCoalescer(
+    deps.db.models,
+    {
+      flushIntervalMs: cfg.COUNTER_FLUSH_INTERVAL_MS,
+      yieldTo: activity,
+      onStoreError: deps.metrics && ((operation) => deps.metrics!.storeError(operation)),
+    },
+    logger,
+  );
   const commands = createRedis(deps.redisUrl, 'worker');
   commands.on('error', () => undefined);
   const notifications = new Notifications({
@@ -187,6 +214,7 @@ export async function startWorker(
     sealer: deps.sealer,
     timeoutMs: cfg.NOTIFY_TIMEOUT_MS,
     logger: logger.child({ component: 'notifications' }),
+    onOutcome: deps.metrics && ((kind, outcome) => deps.metrics!.notification(kind, outcome)),
   });
   const runs = new RunService({
     cache,
@@ -203,6 +231,7 @@ export async function startWorker(
     activity,
     running: new Leases(commands, `${cfg.QUEUE_PREFIX}:running`, cfg.WORKER_LOCK_DURATION_MS),
     notifications,
+    metrics: deps.metrics,
   });
   const subscriber = subscribeInvalidations(deps.redisUrl, cfg.QUEUE_PREFIX, cache, logger, {
     prefetch: true,
@@ -226,6 +255,21 @@ export async function startWorker(
     logger,
   );
   const quit = (redis: { quit(): Promise<unknown> }) => ({ close: async () => void (await redis.quit()) });
+  const probe: ProbeServer | undefined = deps.probe
+    ? new ProbeServer({
+        port: cfg.WORKER_METRICS_PORT,
+        metrics: deps.metrics,
+        checks: [
+          { name: 'redis', check: async () => void (await commands.ping()) },
+          { name: 'mongodb', check: () => deps.db.ping() },
+          {
+            name: 'consuming',
+            // Called only once the server listens, which WorkerProcess.start does: `worker` is set by then.
+            check: async (): Promise<boolean> => worker.consuming && consumer.worker.isRunning() && !consumer.worker.isPaused(),
+          },
+        ],
+      })
+    : undefined;
   const worker = new WorkerProcess({
     workerId,
     concurrency: cfg.WORKER_CONCURRENCY,
@@ -236,9 +280,14 @@ export async function startWorker(
     connections: [notifications, quit(subscriber), quit(commands)],
     graceMs: cfg.WORKER_SHUTDOWN_GRACE_MS,
     logger: deps.logger,
+    probe,
   });
   await worker.start();
   return { workerId, worker: consumer.worker, history, close: () => worker.close() };
+}
+
+function serviceName(parts: { api: boolean; worker: boolean }): string {
+  return parts.api && parts.worker ? 'tock-all' : parts.api ? 'tock-api' : 'tock-worker';
 }
 
 /** Listens with `app` on the configured address; logs where the user goes next. */
@@ -271,6 +320,8 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
       `Redis: ${redact(servers.redisUrl)} (${servers.redisOrigin}); MongoDB: ${redact(servers.mongoUrl)} (${servers.mongoOrigin})`,
     );
     const secrets = resolveSecrets(cfg, parts.api);
+    // One registry for the whole process (API and worker share it when both run here).
+    const metrics = cfg.METRICS_ENABLED ? new TockMetrics({ labels: { service: serviceName(parts) } }) : undefined;
     const db = await connectMongo(servers.mongoUrl, parts.api);
     stops.unshift(() => db.close());
     const registry = new HandlerRegistry(
@@ -286,7 +337,17 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
     });
 
     if (parts.worker) {
-      const worker = await startWorker(cfg, { redisUrl: servers.redisUrl, db, registry, sealer: secrets.sealer, logger });
+      // A worker-only process serves its probes and metrics on WORKER_METRICS_PORT; with the API in
+      // the same process, the API's port serves both.
+      const worker = await startWorker(cfg, {
+        redisUrl: servers.redisUrl,
+        db,
+        registry,
+        sealer: secrets.sealer,
+        logger,
+        metrics,
+        probe: !parts.api,
+      });
       stops.unshift(() => worker.close());
     }
     if (parts.api) {
@@ -310,6 +371,7 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
           payload: { maxBytes: cfg.PAYLOAD_MAX_BYTES, maxKeys: cfg.PAYLOAD_MAX_KEYS },
         },
         access: { corsOrigins: cfg.CORS_ORIGINS, allowedHosts: cfg.ALLOWED_HOSTS },
+        metrics,
       });
       const subscriber = subscribeInvalidations(servers.redisUrl, cfg.QUEUE_PREFIX, definitions, logger, {
         onKeyRevoked: (id) => api.keys.forget(id),
@@ -323,7 +385,7 @@ export async function startProcess(cfg: Config, logger: Logger, parts: { api: bo
         await api.close();
       });
     }
-    stops.unshift(startMaintenance(cfg, { db, queue, redis, logger }));
+    stops.unshift(startMaintenance(cfg, { db, queue, redis, logger, metrics }));
   } catch (err) {
     for (const stop of stops) await stop().catch(() => undefined);
     throw err;

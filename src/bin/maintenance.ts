@@ -1,6 +1,7 @@
 import type { RedisClient as Redis } from '../queue/redis';
 import type { Config } from '../config/env';
 import type { Logger } from '../observability/logger';
+import type { TockMetrics } from '../observability/metrics';
 import type { Database } from '../persistence/mongo';
 import { ExecutionRepository } from '../persistence/execution-repository';
 import { JobRepository } from '../persistence/job-repository';
@@ -20,13 +21,16 @@ const RECONCILE_CHECK_MS = 5000;
  * reconciler (at start, every RECONCILE_INTERVAL_MS, and as soon as Redis is back after an
  * outage) and history retention.
  */
-export function startMaintenance(cfg: Config, deps: { db: Database; queue: JobQueue; redis: Redis; logger: Logger }): Stop {
+export function startMaintenance(
+  cfg: Config,
+  deps: { db: Database; queue: JobQueue; redis: Redis; logger: Logger; metrics?: TockMetrics },
+): Stop {
   const logger = deps.logger.child({ component: 'maintenance' });
   const leases = new Leases(deps.redis, `${cfg.QUEUE_PREFIX}:lock`, 60_000);
   const jobs = new JobRepository(deps.db.models);
   const executions = new ExecutionRepository(deps.db.models);
   const jobCounts = new JobCounts(deps.redis, cfg.QUEUE_PREFIX);
-  const reconciler = new Reconciler({ jobs, executions, queue: deps.queue, leases, logger, jobCounts });
+  const reconciler = new Reconciler({ jobs, executions, queue: deps.queue, leases, logger, jobCounts, metrics: deps.metrics });
   const retention = new Retention(
     { jobs, executions, leases, marks: new Marks(deps.redis, `${cfg.QUEUE_PREFIX}:mark`), logger },
     { maxAgeDays: cfg.EXECUTION_RETENTION_DAYS, perJob: cfg.EXECUTION_RETENTION_PER_JOB },

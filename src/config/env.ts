@@ -62,6 +62,10 @@ export const ConfigSchema = z.object({
   EXECUTION_RETENTION_PER_JOB: int(1000, 0),
   RETENTION_INTERVAL_MS: int(60_000, 1000),
   BULL_BOARD_ACTIONS: bool(false),
+  /** Prometheus metrics: GET /metrics on the API (metrics:read), and the worker's probe server. */
+  METRICS_ENABLED: bool(true),
+  /** The worker's probe and metrics server (/metrics, /health/live, /health/ready); 0 picks a free port. */
+  WORKER_METRICS_PORT: int(9464, 0, 65535),
   /** An admin key that always works (bootstrap, automation); generated under DATA_DIR in development. */
   TOCK_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').max(300).optional(),
   /** 32 bytes in base64: seals secrets at rest; generated under DATA_DIR in development. */

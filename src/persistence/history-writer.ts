@@ -1,6 +1,7 @@
 import type { Collection, Document } from 'mongodb';
 import type { DeadLetterEntry, ExecutionRecord } from '../domain/execution';
 import type { Logger } from '../observability/logger';
+import type { HistoryMetrics } from '../observability/metrics';
 import { toDeadLetterDoc } from './dead-letter-repository';
 import { toExecutionDoc } from './execution-repository';
 import type { Models } from './models';
@@ -46,6 +47,8 @@ export class HistoryWriter {
     models: Models,
     private readonly opts: HistoryWriterOptions,
     private readonly logger: Logger,
+    /** Times each insertMany (tock_history_flush_seconds) and counts failed ones (tock_store_errors_total). */
+    private readonly metrics?: HistoryMetrics,
   ) {
     this.executions = { collection: models.Execution.collection as unknown as Collection<Document>, items: [] };
     this.deadLetters = { collection: models.DeadLetter.collection as unknown as Collection<Document>, items: [] };
@@ -137,11 +140,15 @@ export class HistoryWriter {
       // back in front if the write fails.
       const batch = buf.items.splice(0, this.opts.batchSize);
       this.inFlight = batch.length;
+      const started = performance.now();
       try {
         await buf.collection.insertMany(batch, { ordered: false });
+        this.metrics?.flushed((performance.now() - started) / 1000);
       } catch (err) {
         this.inFlight = 0;
+        this.metrics?.flushed((performance.now() - started) / 1000);
         if (!isDuplicateOnly(err)) {
+          this.metrics?.storeError(`history.insert.${buf.collection.collectionName}`);
           buf.items.unshift(...batch);
           this.trim(buf);
           throw err;

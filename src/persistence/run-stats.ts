@@ -41,6 +41,8 @@ export interface RunStatsOptions {
   concurrency?: number;
   /** Counter updates go out in pauses between run starts (status changes do not wait). */
   yieldTo?: Pauses;
+  /** Told of each failed update (tock_store_errors_total{operation="stats.update"}); it is retried. */
+  onStoreError?: (operation: string) => void;
 }
 
 /**
@@ -191,6 +193,7 @@ export class RunStatsCoalescer {
           await this.applyGroup(entry[0], entry[1]);
         } catch (err) {
           for (const id of entry[0]) failed.push([id, entry[1]]);
+          this.opts.onStoreError?.('stats.update');
           this.logger.warn({ err, jobIds: entry[0].slice(0, 10), count: entry[0].length }, 'run stats update failed; will retry');
         }
         updateMs += performance.now() - t0;

@@ -30,6 +30,8 @@ export interface ReconcilerDeps {
   queue: JobQueue;
   leases: Pick<Leases, 'acquire'>;
   logger: Logger;
+  /** Counts the counterparts re-registered in Redis (tock_reconciler_restored_total). */
+  metrics?: { reconcilerRestored(n: number): void };
 }
 
 const ONCE_ID = /^([0-9a-f]{24})-v(\d+)$/;
@@ -110,6 +112,7 @@ export class Reconciler {
     }
     await Promise.all(orphans);
     await forEachLimited(register, REGISTER_CONCURRENCY, (def) => queue.register(def, now).then(() => undefined));
+    this.deps.metrics?.reconcilerRestored(register.length);
     if (this.deps.jobCounts) await this.deps.jobCounts.reset(await this.deps.jobs.countByOwner());
 
     const report = { active: active.length, registered: register.length, removed: orphans.length, alreadyRan, ms: Date.now() - started };

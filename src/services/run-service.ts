@@ -20,6 +20,7 @@ import { Deadlines } from '../lib/deadlines';
 import type { RunActivity } from '../lib/run-activity';
 import type { NotifyKind } from '../domain/notify';
 import type { Notifications } from './notifications';
+import type { RunMetrics } from '../observability/metrics';
 
 export interface RunServiceDeps {
   cache: DefinitionCache;
@@ -43,6 +44,8 @@ export interface RunServiceDeps {
   activity?: Pick<RunActivity, 'started'>;
   /** Tells jobs' `notify` webhooks of failed attempts, dead-lettered runs and skipped slots. */
   notifications?: Pick<Notifications, 'notify'>;
+  /** Counts every execution record handed to the history writer (tock_runs_total and its histograms). */
+  metrics?: RunMetrics;
 }
 
 /** Bounds the records written for occurrences passed over in one go (a long stall of a 1 s cron). */
@@ -150,6 +153,7 @@ export class RunService {
       const runId = `repeat:${def.id}:${t}`;
       const at = new Date(run.processedOn);
       this.write(
+        def,
         (last = {
           ...runRecord(run, def, 1, at, this.deps.workerId),
           id: executionId(runId, 1),
@@ -192,6 +196,7 @@ export class RunService {
     const postponed = (run.data.postponed ?? 0) + 1;
     const delay = Math.min(POSTPONE_MAX_MS, 500 * 2 ** Math.min(postponed, 10));
     this.log(run).warn({ err, postponed, delay }, 'definition unavailable; run postponed');
+    this.deps.metrics?.storeError('definition.read');
     return run.postpone(delay);
   }
 
@@ -206,7 +211,7 @@ export class RunService {
   }
 
   private skip(run: QueuedRun, def: JobDefinition, attempt: number, startedAt: Date, reason: ExecutionError) {
-    const record = this.finish(runRecord(run, def, attempt, startedAt, this.deps.workerId), 'skipped', reason, null);
+    const record = this.finish(def, runRecord(run, def, attempt, startedAt, this.deps.workerId), 'skipped', reason, null);
     this.deps.stats.record(runOutcome(run, def, record, false, false));
     this.tell('onMisfire', def, record);
     this.deps.logger.info({ jobId: def.id, runId: run.id, reason: reason.code }, 'occurrence skipped');
@@ -238,7 +243,7 @@ export class RunService {
         signingSecrets,
       };
       const result = await deadline.race(handler.execute(payload, ctx));
-      const done = this.finish(base, 'succeeded', null, scrub(result, cached.prepared?.secrets ?? []));
+      const done = this.finish(def, base, 'succeeded', null, scrub(result, cached.prepared?.secrets ?? []));
       this.deps.stats.record(runOutcome(run, def, done, true, false));
       await this.durable(done);
       return undefined;
@@ -249,7 +254,7 @@ export class RunService {
       const final = !retryable || run.attemptsMade + 1 >= run.maxAttempts;
       const secrets = cached.prepared?.secrets ?? [];
       const error = scrub(toExecutionError(err), secrets);
-      const record = this.finish(base, 'failed', error, scrub(err instanceof HandlerError ? err.options.result : undefined, secrets));
+      const record = this.finish(def, base, 'failed', error, scrub(err instanceof HandlerError ? err.options.result : undefined, secrets));
       if (final) this.deps.history.addDeadLetter(deadLetterEntry(run, def, record, 'failed'));
       this.deps.stats.record(runOutcome(run, def, record, final, final));
       this.tell('onFailure', def, record);
@@ -273,7 +278,7 @@ export class RunService {
 
   private async cancelled(run: QueuedRun, def: JobDefinition, base: ExecutionRecord, why: string): Promise<never> {
     const error = { code: 'cancelled', message: `the attempt was aborted: ${why}` };
-    const record = this.finish(base, 'cancelled', error, null);
+    const record = this.finish(def, base, 'cancelled', error, null);
     this.deps.stats.record(runOutcome(run, def, record, true, false));
     this.log(run).info({ attempt: base.attempt, why }, 'attempt cancelled');
     await this.durable(record);
@@ -298,7 +303,13 @@ export class RunService {
     return cached.prepared;
   }
 
-  private finish(base: ExecutionRecord, status: ExecutionStatus, error: ExecutionError | null, result: unknown): ExecutionRecord {
+  private finish(
+    def: JobDefinition,
+    base: ExecutionRecord,
+    status: ExecutionStatus,
+    error: ExecutionError | null,
+    result: unknown,
+  ): ExecutionRecord {
     const finishedAt = new Date();
     const record = {
       ...base,
@@ -308,15 +319,26 @@ export class RunService {
       finishedAt,
       durationMs: finishedAt.getTime() - base.startedAt.getTime(),
     };
-    if (this.deps.durableAck) this.writes.set(record, new Promise((written) => this.write(record, written)));
-    else this.write(record);
+    if (this.deps.durableAck) this.writes.set(record, new Promise((written) => this.write(def, record, written)));
+    else this.write(def, record);
     return record;
   }
 
-  /** Hands a record to the history writer and counts it towards its definition's recordCount. */
-  private write(record: ExecutionRecord, onWritten?: (written: boolean) => void): void {
+  /**
+   * Hands a record to the history writer and counts it towards its definition's recordCount and
+   * tock_runs_total: every record passes here once, so the metric counts exactly the records written.
+   */
+  private write(def: JobDefinition, record: ExecutionRecord, onWritten?: (written: boolean) => void): void {
     this.deps.history.addExecution(record, onWritten);
     this.deps.stats.countRecord(record.jobId);
+    this.deps.metrics?.recorded({
+      handler: def.handler,
+      scheduleKind: def.schedule.kind,
+      status: record.status,
+      durationMs: record.durationMs,
+      driftMs: record.driftMs,
+      error: record.error,
+    });
   }
 
   /** With HISTORY_DURABLE_ACK: each record's write, which the acknowledgement waits for. */
@@ -352,7 +374,7 @@ export class RunService {
     for (let i = 1; i < attempt; i++) {
       if (existing.has(executionId(run.id, i))) continue;
       const record = stalledRecord(run, def, i);
-      this.write(record);
+      this.write(def, record);
       this.tell('onFailure', def, record);
     }
   }

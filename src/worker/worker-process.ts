@@ -26,6 +26,8 @@ export interface WorkerParts {
   /** WORKER_SHUTDOWN_GRACE_MS: how long in-flight attempts may take to finish at shutdown. */
   graceMs: number;
   logger: Logger;
+  /** The probe and metrics server (WORKER_METRICS_PORT): up before runs are taken, closed last. */
+  probe?: { listen(): Promise<number>; close(): Promise<void> };
 }
 
 /**
@@ -39,14 +41,26 @@ export class WorkerProcess {
     this.logger = parts.logger.child({ component: 'worker', workerId: parts.workerId });
   }
 
+  /** False until runs are taken and again from close() on: the probe server's readiness. */
+  consuming = false;
+
   async start(): Promise<void> {
-    await this.parts.runs.start();
-    this.logger.info({ concurrency: this.parts.concurrency }, 'worker started');
+    const metricsPort = this.parts.probe ? await this.parts.probe.listen() : undefined;
+    if (metricsPort !== undefined) this.logger.info({ metricsPort }, `probe and metrics server listening on port ${metricsPort}`);
+    try {
+      await this.parts.runs.start();
+    } catch (err) {
+      await this.parts.probe?.close();
+      throw err;
+    }
+    this.consuming = true;
+    this.logger.info({ concurrency: this.parts.concurrency, metricsPort }, 'worker started');
   }
 
   async close(): Promise<void> {
     const { runs, history, stats, logger } = { ...this.parts, logger: this.logger };
     logger.info('worker stopping: no new jobs, finishing in-flight ones');
+    this.consuming = false;
     const graceful = runs.close();
     const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), this.parts.graceMs).unref());
     if ((await Promise.race([graceful.then(() => 'done' as const), grace])) === 'timeout') {
@@ -59,6 +73,7 @@ export class WorkerProcess {
     if (left > 0) logger.error({ left }, 'execution records could not be written before exit');
     await runs.disconnect();
     for (const c of this.parts.connections) await c.close().catch(() => undefined);
+    await this.parts.probe?.close();
     logger.info({ written: history.written }, 'worker stopped');
   }
 }

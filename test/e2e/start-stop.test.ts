@@ -23,7 +23,7 @@ function npmRun(script: string, env: Record<string, string>): NpmRun {
   // --ignore-scripts skips the build that prestart runs (npm test has built already), not the script.
   const npm = spawn('npm', ['run', script, '--ignore-scripts'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { composeApi, type ApiOptions, type ComposedApi } from '../../src/bin/container';
 import { builtinHandlers, HandlerRegistry } from '../../src/handlers/registry';
 import { createLogger } from '../../src/observability/logger';
+import { TockMetrics } from '../../src/observability/metrics';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { JobQueue } from '../../src/queue/job-queue';
 import { createRedis } from '../../src/queue/redis';
@@ -70,6 +71,7 @@ export async function startApi(opts: StartApiOptions = {}): Promise<ApiHarness> 
     defaultTimeoutMs: opts.defaultTimeoutMs ?? 30_000,
     limits: opts.limits,
     access: opts.access,
+    metrics: new TockMetrics({ defaultMetrics: false }),
   });
   const server: Server = await new Promise((resolve) => {
     const s = api.app.listen(0, '127.0.0.1', () => resolve(s));

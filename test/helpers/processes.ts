@@ -15,7 +15,8 @@ export interface TockProcess {
 /** Spawns dist/bin/<kind>.js as a real OS process (npm test builds first). */
 export function spawnTock(kind: 'api' | 'worker' | 'all', name: string, env: Record<string, string>): TockProcess {
   const child = spawn(process.execPath, [path.join(DIST, `${kind}.js`)], {
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    // A free port for each worker's probe server: tests run many workers on one machine.
+    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', WORKER_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -33,6 +34,16 @@ export function spawnTock(kind: 'api' | 'worker' | 'all', name: string, env: Rec
         child.kill(signal);
       }),
   };
+}
+
+/** The port a spawned worker's probe and metrics server bound (from its 'worker started' log line). */
+export function metricsPortOf(worker: TockProcess): number {
+  const line = worker
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"metricsPort"') && l.includes('worker started'));
+  if (!line) throw new Error(`${worker.name} logged no metrics port: ${worker.output().slice(-2000)}`);
+  return (JSON.parse(line) as { metricsPort: number }).metricsPort;
 }
 
 export interface Cluster {

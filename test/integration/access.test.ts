@@ -27,6 +27,7 @@ describe('API keys and scopes', () => {
       writer: ['jobs:write'],
       retrier: ['dead-letter:write'],
       admin2: ['admin'],
+      scraper: ['metrics:read'],
       revoked: ['jobs:read', 'jobs:write', 'dead-letter:write', 'admin'],
     })) {
       const res = await api.request('POST', '/api/v1/keys', { name, scopes });
@@ -43,7 +44,14 @@ describe('API keys and scopes', () => {
 
   it('lists keys without the key itself, and stores only its hash', async () => {
     const list = await api.request('GET', '/api/v1/keys?limit=100');
-    expect(list.body.items.map((k: { name: string }) => k.name).sort()).toEqual(['admin2', 'reader', 'retrier', 'revoked', 'writer']);
+    expect(list.body.items.map((k: { name: string }) => k.name).sort()).toEqual([
+      'admin2',
+      'reader',
+      'retrier',
+      'revoked',
+      'scraper',
+      'writer',
+    ]);
     expect(JSON.stringify(list.body)).not.toMatch(/tock_[0-9a-f]{12}_/);
     const stored = JSON.stringify(await api.db.models.ApiKey.find().lean());
     for (const key of Object.values(keys)) expect(stored).not.toContain(/^tock_[0-9a-f]{12}_(.+)$/.exec(key)![1]);
@@ -79,6 +87,7 @@ describe('API keys and scopes', () => {
       ['DELETE', '/api/v1/keys/no-such-key', 'admin2'],
       ['GET', '/api/v1/audit', 'admin2'],
       ['GET', '/admin/queues/api/queues', 'admin2'],
+      ['GET', '/metrics', 'scraper'],
       ['DELETE', `/api/v1/jobs/${jobId}`, 'writer'],
     ];
     // Every operation of the contract under /api/v1 is in the matrix, but the one any key may call.
@@ -123,6 +132,10 @@ describe('API keys and scopes', () => {
 
   it('admin may do everything; /health, /openapi.yaml and /docs need no key', async () => {
     expect((await api.request('GET', '/api/v1/jobs', undefined, bearer(keys.admin2!))).status).toBe(200);
+    // Checked against the contract (text/plain, the Prometheus format) like every harness request.
+    const metrics = await api.request('GET', '/metrics', undefined, bearer(keys.admin2!));
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^tock_http_requests_total\{route="\/api\/v1\/jobs",method="GET",status="200"\} \d+$/m);
     for (const path of ['/health/live', '/health/ready', '/openapi.yaml', '/docs', '/login']) {
       expect({ path, status: (await fetch(`${api.baseUrl}${path}`)).status }).toEqual({ path, status: 200 });
     }

@@ -1,6 +1,8 @@
 import { Types } from 'mongoose';
 import type { ExecutionRecord } from '../../src/domain/execution';
 import { createLogger } from '../../src/observability/logger';
+import { TockMetrics } from '../../src/observability/metrics';
+import { parseExposition, sumBy, sumOf } from '../helpers/prometheus';
 import { HistoryWriter } from '../../src/persistence/history-writer';
 import { connectDatabase, type Database } from '../../src/persistence/mongo';
 import { RunStatsCoalescer } from '../../src/persistence/run-stats';
@@ -54,8 +56,12 @@ describe('HistoryWriter and RunStatsCoalescer across a MongoDB outage', () => {
   });
 
   it('tells when a record is durable, buffers a bounded number while down, writes them when back', async () => {
-    const history = new HistoryWriter(db.models, { flushIntervalMs: 20, batchSize: 2, maxBuffered: 5 }, logger);
+    const metrics = new TockMetrics({ defaultMetrics: false });
+    const history = new HistoryWriter(db.models, { flushIntervalMs: 20, batchSize: 2, maxBuffered: 5 }, logger, metrics);
+    metrics.historyBuffer(() => history.pending);
+    const scrape = async () => parseExposition(await metrics.render());
     await expect(written(history, record(0))).resolves.toBe(true);
+    expect(sumOf(await scrape(), 'tock_history_flush_seconds_count')).toBe(1);
     expect(await db.models.Execution.countDocuments({ _id: 'run-0.1' })).toBe(1);
 
     await ferret.stop();
@@ -65,11 +71,17 @@ describe('HistoryWriter and RunStatsCoalescer across a MongoDB outage', () => {
     expect(history.dropped).toBe(5);
     expect(history.pending).toBe(5);
     await new Promise((r) => setTimeout(r, 2500)); // at least one failed flush round
+    // The failed flushes are counted, and the gauge shows what waits.
+    const down = await scrape();
+    expect(sumBy(down, 'tock_store_errors_total', 'operation')).toEqual({ 'history.insert.executions': expect.any(Number) });
+    expect(sumOf(down, 'tock_store_errors_total')).toBeGreaterThan(0);
+    expect(sumOf(down, 'tock_history_buffered_records')).toBe(5);
     await ferret.start();
     await expect(Promise.all(outcomes.slice(5))).resolves.toEqual([true, true, true, true, true]);
     const ids = (await db.models.Execution.find({}, { _id: 1 }).lean()).map((d) => d._id).sort();
     expect(ids).toEqual(['run-0.1', 'run-10.1', 'run-6.1', 'run-7.1', 'run-8.1', 'run-9.1']);
     await expect(history.close()).resolves.toBe(0);
+    expect(sumOf(await scrape(), 'tock_history_buffered_records')).toBe(0);
   }, 60_000);
 
   it('keeps run counters through the outage and writes them exactly once', async () => {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import { createLogger } from '../../src/observability/logger';
+import { TockMetrics } from '../../src/observability/metrics';
 import { ExecutionRepository } from '../../src/persistence/execution-repository';
 import { JobRepository } from '../../src/persistence/job-repository';
 import { onceJobId } from '../../src/queue/job-queue';
@@ -14,6 +15,8 @@ let api: ApiHarness;
 let redis: Redis;
 let reconciler: Reconciler;
 let jobs: JobRepository;
+const metrics = new TockMetrics({ defaultMetrics: false });
+const restoredTotal = async () => (await metrics.registry.getSingleMetric('tock_reconciler_restored_total')!.get()).values[0]?.value ?? 0;
 
 const soon = () => new Date(Date.now() + 3_600_000).toISOString();
 
@@ -27,6 +30,7 @@ beforeAll(async () => {
     queue: api.queue,
     leases: new Leases(redis, `${api.ctx.prefix}:lock`, 10_000),
     logger,
+    metrics,
   });
 });
 
@@ -52,8 +56,10 @@ describe('reconciler', () => {
     await deleteRedisKeys(api.ctx.redisUrl, api.ctx.prefix);
     expect(await api.queue.queue.getJobSchedulersCount()).toBe(0);
 
+    const before = await restoredTotal();
     const report = await reconciler.run();
     expect(report).toMatchObject({ registered: 3, removed: 0 });
+    expect((await restoredTotal()) - before).toBe(3);
     const cronScheduler = await api.queue.queue.getJobScheduler(cron.id);
     expect(cronScheduler).toMatchObject({ pattern: '0 3 * * *', tz: 'Europe/Paris' });
     expect(await api.queue.queue.getJobScheduler(every.id)).toMatchObject({ every: 60_000 });
@@ -63,6 +69,7 @@ describe('reconciler', () => {
     expect(await onceJob?.getState()).toBe('delayed');
 
     expect(await reconciler.run()).toMatchObject({ registered: 0, removed: 0 });
+    expect((await restoredTotal()) - before).toBe(3);
   });
 
   it('removes orphans: schedulers and one-time jobs with no active definition', async () => {

@@ -10,6 +10,7 @@ import { buildOpenApiDocument, renderOpenApiYaml, type OpenApiDocument } from '.
 import { deadLetterRoutes } from '../../src/api/routes/dead-letter';
 import { executionRoutes } from '../../src/api/routes/executions';
 import { healthRoutes } from '../../src/api/routes/health';
+import { metricsRoutes } from '../../src/api/routes/metrics';
 import { jobRoutes, type JobRoutesDeps } from '../../src/api/routes/jobs';
 import { adminRoutes } from '../../src/api/routes/keys';
 import { statsRoutes } from '../../src/api/routes/stats';
@@ -88,6 +89,7 @@ describe('the generated contract', () => {
       add('/api/v1', r);
     add('', healthRoutes([]));
     add('', sessionRoutes(deps as any));
+    add('', metricsRoutes({}));
     ['GET /openapi.yaml', 'GET /docs', 'GET /admin/queues'].forEach((op) => served.add(op));
 
     const documented = new Set<string>();

@@ -175,6 +175,7 @@ function pathsOf(jobs: ReturnType<typeof jobOperations>) {
     '/openapi.yaml': { get: open(others.getOpenApiDocument) },
     '/docs': { get: open(others.getSwaggerUi) },
     '/admin/queues': { get: protect(others.getQueueDashboard, admin) },
+    '/metrics': { parameters: api, get: protect(others.getMetrics, 'metrics:read') },
   };
 }
 

@@ -12,8 +12,8 @@ export const INFO_DESCRIPTION = lines(
   '## Conventions',
   '',
   '- The JSON API lives under `/api/v1`. Health checks (`/health/*`), this contract',
-  '  (`/openapi.yaml`), Swagger UI (`/docs`) and the Bull Board dashboard (`/admin/queues`) live',
-  '  at the root.',
+  '  (`/openapi.yaml`), Swagger UI (`/docs`), the Bull Board dashboard (`/admin/queues`) and the',
+  '  Prometheus metrics (`/metrics`) live at the root.',
   '- Request bodies must be `application/json` (any `+json` type is accepted too), at most 1 MB,',
   '  and a JSON object or array (`jsonStrict`). A body with another content type is `415`, a body',
   '  that is not valid JSON is `400` (`https://tock.dev/problems/malformed`), a larger one is `413`.',
@@ -102,6 +102,7 @@ export const TAGS: oas31.TagObject[] = [
   { name: 'dead-letter', description: 'Runs whose last attempt failed (or that stalled too often); inspect, retry or dismiss them.' },
   { name: 'access', description: 'API keys, the audit log, and signing in (browsers).' },
   { name: 'health', description: 'Liveness and readiness probes.' },
+  { name: 'metrics', description: 'Prometheus metrics of the API process (the scope `metrics:read`).' },
   {
     name: 'docs',
     description: 'This contract, Swagger UI, and the Bull Board queue dashboard (browser UIs, not part of the JSON API).',

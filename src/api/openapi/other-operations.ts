@@ -170,3 +170,32 @@ export const getQueueDashboard: ZodOpenApiOperationObject = {
   ),
   responses: html('The dashboard page.'),
 };
+
+export const getMetrics: ZodOpenApiOperationObject = {
+  tags: ['metrics'],
+  operationId: 'getMetrics',
+  summary: 'Prometheus metrics',
+  description: lines(
+    "This API process's metrics in the Prometheus text exposition format: requests by route template,",
+    'open dead-letter entries and BullMQ run counts by state (sampled on scrape, reused for 5 s), and the',
+    'Node.js process metrics. Workers serve their own on `WORKER_METRICS_PORT` (docs/operations.md#metrics).',
+    '`404` when `METRICS_ENABLED=false`.',
+  ),
+  responses: {
+    '200': {
+      description: 'The metrics, in the Prometheus text exposition format (`text/plain; version=0.0.4; charset=utf-8`).',
+      headers: requestIdOnly,
+      content: {
+        'text/plain': {
+          schema: z.string(),
+          example: [
+            '# HELP tock_http_requests_total API requests, by route template, method and status.',
+            '# TYPE tock_http_requests_total counter',
+            'tock_http_requests_total{route="/api/v1/jobs/:id",method="GET",status="200",service="tock-api"} 3',
+          ].join('\n'),
+        },
+      },
+    },
+    '404': problem('NotFound', 'Metrics are turned off (`METRICS_ENABLED=false`).'),
+  },
+};
