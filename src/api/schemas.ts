@@ -684,7 +684,14 @@ export const AuditEntry = z
     action: z.enum(AUDIT_ACTIONS),
     jobId: ObjectId.nullable(),
     version: z.number().int().nullable().meta({ description: "The job's version after the change (before it, for a delete)." }),
-    target: z.string().nullable().meta({ description: "What else the change was about: a run, a dead-letter entry or a key's id." }),
+    target: z
+      .string()
+      .nullable()
+      .meta({ description: "What else the change was about: a run (the first one's, when count > 1), a dead-letter entry or a key's id." }),
+    count: z.number().int().min(1).meta({
+      description: 'How many times: the triggers of one job by one key within about 200 ms share one entry; 1 for every other change.',
+    }),
+    lastAt: Timestamp.meta({ description: 'When the last of them happened (`at` when count is 1).' }),
   })
   .meta({ id: 'AuditEntry', description: 'One change made through the API.' });
 

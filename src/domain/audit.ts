@@ -24,6 +24,10 @@ export interface AuditEntry {
   jobId: string | null;
   /** The job's version after the change (before it, for a delete). */
   version: number | null;
-  /** What else the change was about: a dead-letter entry's or a key's id. */
+  /** What else the change was about: a run's (the first one's, when count > 1), a dead-letter entry's or a key's id. */
   target: string | null;
+  /** How many times: triggers of one job by one key within a flush (about 200 ms) share one entry. */
+  count: number;
+  /** When the last of them happened (`at` when count is 1). */
+  lastAt: Date;
 }

@@ -20,6 +20,8 @@ function toEntry(doc: AuditDoc): AuditEntry {
     jobId: doc.jobId ?? null,
     version: doc.version ?? null,
     target: doc.target ?? null,
+    count: doc.count ?? 1,
+    lastAt: doc.lastAt ?? doc.at,
   };
 }
 

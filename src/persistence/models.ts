@@ -136,6 +136,8 @@ const auditSchema = new Schema(
     jobId: { type: String, default: null },
     version: { type: Number, default: null },
     target: { type: String, default: null },
+    count: { type: Number, default: 1 },
+    lastAt: { type: Date, default: null },
   },
   { collection: 'audit', versionKey: false, minimize: false },
 );

@@ -13,10 +13,14 @@ const MAX_BUFFERED = 50_000;
 /**
  * The audit log: every change made through the API, with the key that made it. Entries are
  * buffered and written in insertMany batches (at most FLUSH_MS later), never one write per request;
- * while the store is down they wait, and are written on close.
+ * while the store is down they wait, and are written on close. Triggers of one job by one key
+ * within a flush share one entry with a count: otherwise a busy trigger load writes an audit
+ * document per run beside its execution record, halving what the store can take.
  */
 export class AuditLog {
   private buffer: AuditEntry[] = [];
+  /** The buffered trigger entries, by key and job, that later triggers are counted into. */
+  private triggers = new Map<string, AuditEntry>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
@@ -26,18 +30,31 @@ export class AuditLog {
   ) {}
 
   record(by: Actor, action: AuditAction, about: { jobId?: string; version?: number; target?: string } = {}): void {
-    this.buffer.push({
-      id: `${Date.now().toString(36)}-${randomHex(6)}`,
-      at: new Date(),
+    const at = new Date();
+    const coalesce = action === 'job.trigger' && about.jobId !== undefined ? `${by.keyId}\0${about.jobId}` : undefined;
+    const same = coalesce === undefined ? undefined : this.triggers.get(coalesce);
+    if (same) {
+      same.count += 1;
+      same.lastAt = at;
+      return;
+    }
+    const entry: AuditEntry = {
+      id: `${at.getTime().toString(36)}-${randomHex(6)}`,
+      at,
       keyId: by.keyId,
       keyName: by.name,
       action,
       jobId: about.jobId ?? null,
       version: about.version ?? null,
       target: about.target ?? null,
-    });
+      count: 1,
+      lastAt: at,
+    };
+    this.buffer.push(entry);
+    if (coalesce !== undefined) this.triggers.set(coalesce, entry);
     if (this.buffer.length > MAX_BUFFERED) {
       const dropped = this.buffer.splice(0, this.buffer.length - MAX_BUFFERED).length;
+      this.triggers.clear();
       this.logger.error({ dropped }, 'audit buffer full: oldest entries dropped');
     }
     if (this.buffer.length >= BATCH) void this.flush();
@@ -55,6 +72,8 @@ export class AuditLog {
     this.timer = undefined;
     if (this.buffer.length === 0) return;
     const batch = this.buffer.splice(0, BATCH);
+    // Counting into an entry that is being written would lose the count.
+    this.triggers.clear();
     this.flushing = this.repo
       .insertMany(batch)
       .catch((err: unknown) => {

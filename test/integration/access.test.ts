@@ -158,6 +158,18 @@ describe('API keys and scopes', () => {
     const next = await api.request('GET', `/api/v1/audit?limit=2&cursor=${page.body.nextCursor}`);
     expect(next.body.items[0].id).not.toBe(page.body.items[1].id);
   });
+
+  it('counts the triggers of one job by one key in one entry instead of one per run', async () => {
+    const made = await api.request('POST', '/api/v1/jobs', noop('triggered often'), bearer(keys.writer!));
+    const id = made.body.id as string;
+    const res = await api.request('POST', '/api/v1/jobs/trigger', { jobIds: [id, id, id, id, id] }, bearer(keys.writer!));
+    expect(res.status).toBe(202);
+    const entries = (await waitForAudit(api, id, 2)) as unknown as { action: string; count: number; at: string; lastAt: string }[];
+    const triggers = entries.filter((e) => e.action === 'job.trigger');
+    expect(triggers.map((e) => e.count)).toEqual([5]);
+    expect(Date.parse(triggers[0]!.lastAt)).toBeGreaterThanOrEqual(Date.parse(triggers[0]!.at));
+    expect(entries.find((e) => e.action === 'job.create')?.count).toBe(1);
+  });
 });
 
 async function waitForAudit(api: ApiHarness, jobId: string, n: number): Promise<{ action: string; keyName: string; version: number }[]> {
